@@ -1,0 +1,487 @@
+/* vmstate-blob.c: the dbus-vmstate section payload codec
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+/**
+ * VmstateBlob:
+ *
+ * The payload of QEMU's `dbus-vmstate` migration section: the states of
+ * every helper, keyed by helper Id.
+ *
+ * The format is big-endian:
+ *
+ * ```
+ * be32 count
+ * count x { be32 id_len | id bytes (no NUL) | be32 data_len | data }
+ * ```
+ *
+ * [ctor@Vmstate.Blob.new_from_bytes] parses a blob strictly: a count that
+ * does not match the entries, a length past the end, an Id of 0 or more
+ * than 255 bytes, duplicate Ids or non-zero bytes after the last entry are
+ * errors. Zero bytes after the last entry are accepted, because QEMU pads
+ * the payload it writes with zeros. The states of a parsed blob are slices
+ * of the input, not copies.
+ *
+ * [method@Vmstate.Blob.to_bytes] writes the entries sorted by Id (byte
+ * order), without padding, so equal states always give equal bytes.
+ *
+ * A blob is a plain container: it does not limit the size of a state.
+ * [class@Vmstate.Collector] applies its
+ * [property@Vmstate.Collector:max-state-size] when it saves and loads.
+ *
+ * Since: 1.0
+ */
+
+#include "config.h"
+
+#include <string.h>
+
+#include "vmstate-blob.h"
+#include "vmstate-error.h"
+#include "vmstate-util-private.h"
+
+struct _VmstateBlob
+{
+  GObject     parent_instance;
+  /* char *id -> GBytes *state */
+  GHashTable *entries;
+  gsize       payload_size;
+};
+
+G_DEFINE_FINAL_TYPE (VmstateBlob, vmstate_blob, G_TYPE_OBJECT)
+
+static void
+vmstate_blob_finalize (GObject *object)
+{
+  VmstateBlob *self = VMSTATE_BLOB (object);
+
+  g_hash_table_unref (self->entries);
+
+  G_OBJECT_CLASS (vmstate_blob_parent_class)->finalize (object);
+}
+
+static void
+vmstate_blob_class_init (VmstateBlobClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = vmstate_blob_finalize;
+}
+
+static void
+vmstate_blob_init (VmstateBlob *self)
+{
+  self->entries = g_hash_table_new_full (g_str_hash, g_str_equal,
+                                         g_free, (GDestroyNotify) g_bytes_unref);
+  self->payload_size = 4;
+}
+
+/**
+ * vmstate_blob_new:
+ *
+ * Creates an empty blob, to be filled with [method@Vmstate.Blob.add].
+ *
+ * Returns: (transfer full): a new #VmstateBlob
+ *
+ * Since: 1.0
+ */
+VmstateBlob *
+vmstate_blob_new (void)
+{
+  return g_object_new (VMSTATE_TYPE_BLOB, NULL);
+}
+
+static inline guint32
+read_be32 (const guint8 *p)
+{
+  return ((guint32) p[0] << 24) | ((guint32) p[1] << 16) |
+         ((guint32) p[2] << 8) | (guint32) p[3];
+}
+
+static inline guint8 *
+write_be32 (guint8 *p, guint32 v)
+{
+  p[0] = v >> 24;
+  p[1] = v >> 16;
+  p[2] = v >> 8;
+  p[3] = v;
+  return p + 4;
+}
+
+/**
+ * vmstate_blob_new_from_bytes:
+ * @data: a `dbus-vmstate` section payload, as QEMU or
+ *   [method@Vmstate.Blob.to_bytes] wrote it
+ * @error: return location for a #GError
+ *
+ * Parses a blob. The parser is strict; see [class@Vmstate.Blob]. The
+ * states of the returned blob are slices of @data (they keep a reference
+ * to it and copy nothing).
+ *
+ * Returns: (transfer full): the parsed blob, or %NULL with @error set to
+ *   a %VMSTATE_ERROR_INVALID_BLOB, %VMSTATE_ERROR_INVALID_ID or
+ *   %VMSTATE_ERROR_DUPLICATE_ID error naming the entry and its offset
+ *
+ * Since: 1.0
+ */
+VmstateBlob *
+vmstate_blob_new_from_bytes (GBytes  *data,
+                             GError **error)
+{
+  g_autoptr(VmstateBlob) self = NULL;
+  const guint8 *buf;
+  gsize size;
+  gsize pos;
+  guint32 count;
+
+  g_return_val_if_fail (data != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  buf = g_bytes_get_data (data, &size);
+
+  if (size < 4)
+    {
+      g_set_error (error, VMSTATE_ERROR, VMSTATE_ERROR_INVALID_BLOB,
+                   "blob is %" G_GSIZE_FORMAT " bytes long, too short for its "
+                   "4-byte entry count", size);
+      return NULL;
+    }
+
+  count = read_be32 (buf);
+  pos = 4;
+
+  /* Every entry takes at least 4 + 1 + 4 bytes: refuse a count the data
+   * cannot possibly hold before looping on it. */
+  if (count > (size - pos) / 9)
+    {
+      g_set_error (error, VMSTATE_ERROR, VMSTATE_ERROR_INVALID_BLOB,
+                   "blob claims %u entries but its %" G_GSIZE_FORMAT
+                   " bytes cannot hold that many", count, size);
+      return NULL;
+    }
+
+  self = vmstate_blob_new ();
+
+  for (guint32 i = 0; i < count; i++)
+    {
+      g_autoptr(GError) local_error = NULL;
+      gsize entry_pos = pos;
+      guint32 id_len, data_len;
+      const char *id;
+      char *id_copy;
+
+      if (size - pos < 4)
+        {
+          g_set_error (error, VMSTATE_ERROR, VMSTATE_ERROR_INVALID_BLOB,
+                       "blob is truncated: entry %u of %u (offset %" G_GSIZE_FORMAT
+                       ") has no Id length", i + 1, count, entry_pos);
+          return NULL;
+        }
+      id_len = read_be32 (buf + pos);
+      pos += 4;
+      if (id_len > size - pos)
+        {
+          g_set_error (error, VMSTATE_ERROR, VMSTATE_ERROR_INVALID_BLOB,
+                       "blob is truncated: entry %u of %u (offset %" G_GSIZE_FORMAT
+                       ") has an Id of %u bytes but only %" G_GSIZE_FORMAT
+                       " bytes follow", i + 1, count, entry_pos, id_len, size - pos);
+          return NULL;
+        }
+      id = (const char *) buf + pos;
+      if (!_vmstate_check_id (id, id_len, &local_error))
+        {
+          g_set_error (error, VMSTATE_ERROR, VMSTATE_ERROR_INVALID_ID,
+                       "blob entry %u of %u (offset %" G_GSIZE_FORMAT "): %s",
+                       i + 1, count, entry_pos, local_error->message);
+          return NULL;
+        }
+      pos += id_len;
+      id_copy = g_strndup (id, id_len);
+
+      if (size - pos < 4)
+        {
+          g_set_error (error, VMSTATE_ERROR, VMSTATE_ERROR_INVALID_BLOB,
+                       "blob is truncated: entry %u of %u (Id '%s', offset %"
+                       G_GSIZE_FORMAT ") has no state length",
+                       i + 1, count, id_copy, entry_pos);
+          g_free (id_copy);
+          return NULL;
+        }
+      data_len = read_be32 (buf + pos);
+      pos += 4;
+      if (data_len > size - pos)
+        {
+          g_set_error (error, VMSTATE_ERROR, VMSTATE_ERROR_INVALID_BLOB,
+                       "blob is truncated: entry %u of %u (Id '%s', offset %"
+                       G_GSIZE_FORMAT ") has a state of %u bytes but only %"
+                       G_GSIZE_FORMAT " bytes follow",
+                       i + 1, count, id_copy, entry_pos, data_len, size - pos);
+          g_free (id_copy);
+          return NULL;
+        }
+      if (g_hash_table_contains (self->entries, id_copy))
+        {
+          g_set_error (error, VMSTATE_ERROR, VMSTATE_ERROR_DUPLICATE_ID,
+                       "blob entry %u of %u (offset %" G_GSIZE_FORMAT
+                       ") repeats the Id '%s'", i + 1, count, entry_pos, id_copy);
+          g_free (id_copy);
+          return NULL;
+        }
+
+      g_hash_table_insert (self->entries, id_copy,
+                           g_bytes_new_from_bytes (data, pos, data_len));
+      self->payload_size += 8 + id_len + data_len;
+      pos += data_len;
+    }
+
+  /* QEMU pads its payload with zeros up to its buffer's allocated size. */
+  for (gsize i = pos; i < size; i++)
+    {
+      if (buf[i] != 0)
+        {
+          g_set_error (error, VMSTATE_ERROR, VMSTATE_ERROR_INVALID_BLOB,
+                       "blob has a non-zero byte at offset %" G_GSIZE_FORMAT
+                       ", after its %u entries ended at offset %" G_GSIZE_FORMAT
+                       " (only zero padding may follow them)", i, count, pos);
+          return NULL;
+        }
+    }
+
+  return g_steal_pointer (&self);
+}
+
+/**
+ * vmstate_blob_add:
+ * @self: a #VmstateBlob
+ * @id: the helper's Id: 1 to 255 bytes of UTF-8
+ * @state: the helper's state
+ * @error: return location for a #GError
+ *
+ * Adds the state of the helper @id. @state is kept by reference, not
+ * copied.
+ *
+ * Returns: %TRUE on success; %FALSE with @error set to
+ *   %VMSTATE_ERROR_INVALID_ID or %VMSTATE_ERROR_DUPLICATE_ID
+ *
+ * Since: 1.0
+ */
+gboolean
+vmstate_blob_add (VmstateBlob  *self,
+                  const char   *id,
+                  GBytes       *state,
+                  GError      **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  gsize id_len;
+
+  g_return_val_if_fail (VMSTATE_IS_BLOB (self), FALSE);
+  g_return_val_if_fail (id != NULL, FALSE);
+  g_return_val_if_fail (state != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  id_len = strlen (id);
+  if (!_vmstate_check_id (id, id_len, &local_error))
+    {
+      g_set_error (error, VMSTATE_ERROR, VMSTATE_ERROR_INVALID_ID,
+                   "cannot add the state of helper '%s': %s", id, local_error->message);
+      return FALSE;
+    }
+  if (g_bytes_get_size (state) > G_MAXUINT32)
+    {
+      g_set_error (error, VMSTATE_ERROR, VMSTATE_ERROR_STATE_TOO_LARGE,
+                   "cannot add the state of helper '%s': %" G_GSIZE_FORMAT
+                   " bytes do not fit a 32-bit length", id, g_bytes_get_size (state));
+      return FALSE;
+    }
+  if (g_hash_table_contains (self->entries, id))
+    {
+      g_set_error (error, VMSTATE_ERROR, VMSTATE_ERROR_DUPLICATE_ID,
+                   "the blob already holds a state for the Id '%s'", id);
+      return FALSE;
+    }
+
+  g_hash_table_insert (self->entries, g_strdup (id), g_bytes_ref (state));
+  self->payload_size += 8 + id_len + g_bytes_get_size (state);
+  return TRUE;
+}
+
+/**
+ * vmstate_blob_remove:
+ * @self: a #VmstateBlob
+ * @id: a helper Id
+ *
+ * Removes the state of the helper @id, if the blob has one.
+ *
+ * Returns: %TRUE if an entry was removed
+ *
+ * Since: 1.0
+ */
+gboolean
+vmstate_blob_remove (VmstateBlob *self,
+                     const char  *id)
+{
+  GBytes *state;
+
+  g_return_val_if_fail (VMSTATE_IS_BLOB (self), FALSE);
+  g_return_val_if_fail (id != NULL, FALSE);
+
+  state = g_hash_table_lookup (self->entries, id);
+  if (state == NULL)
+    return FALSE;
+  self->payload_size -= 8 + strlen (id) + g_bytes_get_size (state);
+  return g_hash_table_remove (self->entries, id);
+}
+
+/**
+ * vmstate_blob_contains:
+ * @self: a #VmstateBlob
+ * @id: a helper Id
+ *
+ * Checks whether the blob holds a state for @id.
+ *
+ * Returns: %TRUE if it does
+ *
+ * Since: 1.0
+ */
+gboolean
+vmstate_blob_contains (VmstateBlob *self,
+                       const char  *id)
+{
+  g_return_val_if_fail (VMSTATE_IS_BLOB (self), FALSE);
+  g_return_val_if_fail (id != NULL, FALSE);
+
+  return g_hash_table_contains (self->entries, id);
+}
+
+/**
+ * vmstate_blob_get_state:
+ * @self: a #VmstateBlob
+ * @id: a helper Id
+ *
+ * Gets the state of the helper @id.
+ *
+ * Returns: (transfer none) (nullable): the state, or %NULL if the blob
+ *   has none for @id
+ *
+ * Since: 1.0
+ */
+GBytes *
+vmstate_blob_get_state (VmstateBlob *self,
+                        const char  *id)
+{
+  g_return_val_if_fail (VMSTATE_IS_BLOB (self), NULL);
+  g_return_val_if_fail (id != NULL, NULL);
+
+  return g_hash_table_lookup (self->entries, id);
+}
+
+/**
+ * vmstate_blob_get_n_entries:
+ * @self: a #VmstateBlob
+ *
+ * Gets the number of entries (helper states) in the blob.
+ *
+ * Returns: the number of entries
+ *
+ * Since: 1.0
+ */
+guint
+vmstate_blob_get_n_entries (VmstateBlob *self)
+{
+  g_return_val_if_fail (VMSTATE_IS_BLOB (self), 0);
+
+  return g_hash_table_size (self->entries);
+}
+
+static int
+compare_ids (gconstpointer a,
+             gconstpointer b)
+{
+  return strcmp (*(const char * const *) a, *(const char * const *) b);
+}
+
+/**
+ * vmstate_blob_get_ids:
+ * @self: a #VmstateBlob
+ *
+ * Gets the Ids of every entry, sorted in byte order.
+ *
+ * Returns: (transfer full) (array zero-terminated=1): the Ids
+ *
+ * Since: 1.0
+ */
+char **
+vmstate_blob_get_ids (VmstateBlob *self)
+{
+  char **ids;
+  guint n;
+
+  g_return_val_if_fail (VMSTATE_IS_BLOB (self), NULL);
+
+  ids = (char **) g_hash_table_get_keys_as_array (self->entries, &n);
+  for (guint i = 0; i < n; i++)
+    ids[i] = g_strdup (ids[i]);
+  qsort (ids, n, sizeof (char *), compare_ids);
+  return ids;
+}
+
+/**
+ * vmstate_blob_get_size:
+ * @self: a #VmstateBlob
+ *
+ * Gets the size in bytes of the payload [method@Vmstate.Blob.to_bytes]
+ * would write.
+ *
+ * Returns: the size of the serialized blob
+ *
+ * Since: 1.0
+ */
+gsize
+vmstate_blob_get_size (VmstateBlob *self)
+{
+  g_return_val_if_fail (VMSTATE_IS_BLOB (self), 0);
+
+  return self->payload_size;
+}
+
+/**
+ * vmstate_blob_to_bytes:
+ * @self: a #VmstateBlob
+ *
+ * Serializes the blob in QEMU's `dbus-vmstate` payload format, entries
+ * sorted by Id, without padding.
+ *
+ * Returns: (transfer full): the payload
+ *
+ * Since: 1.0
+ */
+GBytes *
+vmstate_blob_to_bytes (VmstateBlob *self)
+{
+  g_auto(GStrv) ids = NULL;
+  guint8 *buf, *p;
+
+  g_return_val_if_fail (VMSTATE_IS_BLOB (self), NULL);
+
+  ids = vmstate_blob_get_ids (self);
+  buf = g_malloc (self->payload_size);
+  p = write_be32 (buf, g_hash_table_size (self->entries));
+
+  for (guint i = 0; ids[i] != NULL; i++)
+    {
+      GBytes *state = g_hash_table_lookup (self->entries, ids[i]);
+      gsize id_len = strlen (ids[i]);
+      gsize state_len;
+      gconstpointer state_data = g_bytes_get_data (state, &state_len);
+
+      p = write_be32 (p, id_len);
+      memcpy (p, ids[i], id_len);
+      p += id_len;
+      p = write_be32 (p, state_len);
+      if (state_len > 0)
+        memcpy (p, state_data, state_len);
+      p += state_len;
+    }
+
+  g_assert ((gsize) (p - buf) == self->payload_size);
+  return g_bytes_new_take (buf, self->payload_size);
+}

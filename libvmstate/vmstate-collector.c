@@ -1,0 +1,1672 @@
+/* vmstate-collector.c: the VMM side of org.qemu.VMState1
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+/**
+ * VmstateCollector:
+ *
+ * The VMM side of QEMU's `dbus-vmstate` protocol: finds the helpers on a
+ * VM's private message bus, saves all their states into one blob in
+ * QEMU's format, and loads such a blob back.
+ *
+ * Helpers are found with `ListQueuedOwners("org.qemu.VMState1")`, and
+ * every later call goes to each helper's unique name, never to the
+ * well-known name (which reaches only its primary owner).
+ *
+ * [method@Vmstate.Collector.save_async] calls `Save` on every selected
+ * helper concurrently (bounded by
+ * [property@Vmstate.Collector:max-in-flight], since dbus-daemon limits
+ * the replies pending on one connection), so a save takes about as long
+ * as the slowest helper rather than the sum of all of them. It fails as a
+ * whole, with an error that names the helper by Id and unique name,
+ * when any helper fails, times out, dies, leaves the bus, answers with
+ * the wrong type or a state larger than
+ * [property@Vmstate.Collector:max-state-size]; when two helpers share an
+ * Id; or when a helper of [property@Vmstate.Collector:required-ids] is
+ * missing. It never returns a partial blob.
+ *
+ * [method@Vmstate.Collector.load_async] parses and validates the whole
+ * blob and matches every entry to a helper on the bus before it calls
+ * any `Load`, then calls `Load` concurrently.
+ *
+ * Each operation has a `_sync` twin that runs the same code on a private
+ * main context. Do not call a `_sync` method from the thread that
+ * dispatches a helper exported in the same process: that helper could
+ * not answer.
+ *
+ * Since: 1.0
+ */
+
+#include "config.h"
+
+#include <string.h>
+
+#include "vmstate-blob.h"
+#include "vmstate-collector.h"
+#include "vmstate-error.h"
+#include "vmstate-helper-private.h"
+#include "vmstate-util-private.h"
+
+struct _VmstateCollector
+{
+  GObject          parent_instance;
+  GDBusConnection *connection;
+  GStrv            required_ids;
+  int              timeout_msec;
+  guint            max_state_size;
+  guint            max_in_flight;
+};
+
+enum {
+  PROP_0,
+  PROP_CONNECTION,
+  PROP_REQUIRED_IDS,
+  PROP_TIMEOUT_MSEC,
+  PROP_MAX_STATE_SIZE,
+  PROP_MAX_IN_FLIGHT,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+G_DEFINE_FINAL_TYPE (VmstateCollector, vmstate_collector, G_TYPE_OBJECT)
+
+static void
+vmstate_collector_finalize (GObject *object)
+{
+  VmstateCollector *self = VMSTATE_COLLECTOR (object);
+
+  g_clear_object (&self->connection);
+  g_clear_pointer (&self->required_ids, g_strfreev);
+
+  G_OBJECT_CLASS (vmstate_collector_parent_class)->finalize (object);
+}
+
+static void
+vmstate_collector_get_property (GObject    *object,
+                                guint       prop_id,
+                                GValue     *value,
+                                GParamSpec *pspec)
+{
+  VmstateCollector *self = VMSTATE_COLLECTOR (object);
+
+  switch (prop_id)
+    {
+    case PROP_CONNECTION:
+      g_value_set_object (value, self->connection);
+      break;
+    case PROP_REQUIRED_IDS:
+      g_value_set_boxed (value, self->required_ids);
+      break;
+    case PROP_TIMEOUT_MSEC:
+      g_value_set_int (value, self->timeout_msec);
+      break;
+    case PROP_MAX_STATE_SIZE:
+      g_value_set_uint (value, self->max_state_size);
+      break;
+    case PROP_MAX_IN_FLIGHT:
+      g_value_set_uint (value, self->max_in_flight);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+vmstate_collector_set_property (GObject      *object,
+                                guint         prop_id,
+                                const GValue *value,
+                                GParamSpec   *pspec)
+{
+  VmstateCollector *self = VMSTATE_COLLECTOR (object);
+
+  switch (prop_id)
+    {
+    case PROP_CONNECTION:
+      self->connection = g_value_dup_object (value);
+      break;
+    case PROP_REQUIRED_IDS:
+      vmstate_collector_set_required_ids (self, g_value_get_boxed (value));
+      break;
+    case PROP_TIMEOUT_MSEC:
+      vmstate_collector_set_timeout_msec (self, g_value_get_int (value));
+      break;
+    case PROP_MAX_STATE_SIZE:
+      vmstate_collector_set_max_state_size (self, g_value_get_uint (value));
+      break;
+    case PROP_MAX_IN_FLIGHT:
+      vmstate_collector_set_max_in_flight (self, g_value_get_uint (value));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+vmstate_collector_class_init (VmstateCollectorClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->finalize = vmstate_collector_finalize;
+  object_class->get_property = vmstate_collector_get_property;
+  object_class->set_property = vmstate_collector_set_property;
+
+  /**
+   * VmstateCollector:connection:
+   *
+   * The connection to the VM's private message bus.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_CONNECTION] =
+    g_param_spec_object ("connection", NULL, NULL, G_TYPE_DBUS_CONNECTION,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY |
+                         G_PARAM_STATIC_STRINGS);
+
+  /**
+   * VmstateCollector:required-ids:
+   *
+   * The Ids of the helpers to save and load, like QEMU's `id-list`: when
+   * set, only these helpers are saved and loaded, and every one of them
+   * must be on the bus. When %NULL or empty, every helper is.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_REQUIRED_IDS] =
+    g_param_spec_boxed ("required-ids", NULL, NULL, G_TYPE_STRV,
+                        G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY |
+                        G_PARAM_STATIC_STRINGS);
+
+  /**
+   * VmstateCollector:timeout-msec:
+   *
+   * How long to wait for each helper's answer, in milliseconds. The
+   * default, 25000, is GDBus's and QEMU's. %G_MAXINT waits forever.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_TIMEOUT_MSEC] =
+    g_param_spec_int ("timeout-msec", NULL, NULL,
+                      1, G_MAXINT, VMSTATE_DEFAULT_TIMEOUT_MSEC,
+                      G_PARAM_READWRITE | G_PARAM_CONSTRUCT |
+                      G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * VmstateCollector:max-state-size:
+   *
+   * The largest state, in bytes, accepted from one helper when saving and
+   * sent to one when loading. The default, 1 MiB, is QEMU's limit: a
+   * blob with larger states cannot be loaded by QEMU. At most 64 MiB.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_MAX_STATE_SIZE] =
+    g_param_spec_uint ("max-state-size", NULL, NULL,
+                       0, VMSTATE_MAX_MAX_STATE_SIZE, VMSTATE_DEFAULT_MAX_STATE_SIZE,
+                       G_PARAM_READWRITE | G_PARAM_CONSTRUCT |
+                       G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * VmstateCollector:max-in-flight:
+   *
+   * The most calls the collector has in flight at once. dbus-daemon
+   * refuses a connection's 256th pending reply by default; the default,
+   * 64, stays well below it.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_MAX_IN_FLIGHT] =
+    g_param_spec_uint ("max-in-flight", NULL, NULL,
+                       1, 1024, VMSTATE_DEFAULT_MAX_IN_FLIGHT,
+                       G_PARAM_READWRITE | G_PARAM_CONSTRUCT |
+                       G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+}
+
+static void
+vmstate_collector_init (VmstateCollector *self)
+{
+}
+
+/**
+ * vmstate_collector_new:
+ * @connection: a connection to the VM's private message bus
+ *
+ * Creates a collector for the helpers on @connection's bus.
+ *
+ * Returns: (transfer full): a new #VmstateCollector
+ *
+ * Since: 1.0
+ */
+VmstateCollector *
+vmstate_collector_new (GDBusConnection *connection)
+{
+  g_return_val_if_fail (G_IS_DBUS_CONNECTION (connection), NULL);
+
+  return g_object_new (VMSTATE_TYPE_COLLECTOR, "connection", connection, NULL);
+}
+
+static void
+on_connected (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  g_autoptr(GDBusConnection) connection = NULL;
+  g_autoptr(GError) error = NULL;
+
+  connection = g_dbus_connection_new_for_address_finish (result, &error);
+  if (connection == NULL)
+    {
+      g_task_return_new_error (task, error->domain, error->code,
+                               "cannot connect to the bus at %s: %s",
+                               (const char *) g_task_get_task_data (task),
+                               error->message);
+      return;
+    }
+  g_task_return_pointer (task, vmstate_collector_new (connection), g_object_unref);
+}
+
+/**
+ * vmstate_collector_new_for_address:
+ * @address: a D-Bus address, such as `unix:path=/run/vm1/bus`
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called when the connection is made
+ * @user_data: data for @callback
+ *
+ * Connects to the message bus at @address the way QEMU does (as a client
+ * of a message bus) and creates a collector for it. Finish with
+ * [ctor@Vmstate.Collector.new_for_address_finish].
+ *
+ * Since: 1.0
+ */
+void
+vmstate_collector_new_for_address (const char          *address,
+                                   GCancellable        *cancellable,
+                                   GAsyncReadyCallback  callback,
+                                   gpointer             user_data)
+{
+  GTask *task;
+
+  g_return_if_fail (address != NULL);
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  task = g_task_new (NULL, cancellable, callback, user_data);
+  g_task_set_source_tag (task, vmstate_collector_new_for_address);
+  g_task_set_task_data (task, g_strdup (address), g_free);
+
+  g_dbus_connection_new_for_address (address,
+                                     G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
+                                     G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+                                     NULL, cancellable, on_connected, task);
+}
+
+/**
+ * vmstate_collector_new_for_address_finish:
+ * @result: the #GAsyncResult given to the callback
+ * @error: return location for a #GError
+ *
+ * Finishes [func@Vmstate.Collector.new_for_address].
+ *
+ * Returns: (transfer full): a new #VmstateCollector, or %NULL with @error
+ *   set
+ *
+ * Since: 1.0
+ */
+VmstateCollector *
+vmstate_collector_new_for_address_finish (GAsyncResult  *result,
+                                          GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, NULL), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == vmstate_collector_new_for_address, NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/**
+ * vmstate_collector_new_for_address_sync:
+ * @address: a D-Bus address, such as `unix:path=/run/vm1/bus`
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #GError
+ *
+ * Connects to the message bus at @address the way QEMU does and creates
+ * a collector for it, blocking the calling thread.
+ *
+ * Returns: (transfer full): a new #VmstateCollector, or %NULL with @error
+ *   set
+ *
+ * Since: 1.0
+ */
+VmstateCollector *
+vmstate_collector_new_for_address_sync (const char    *address,
+                                        GCancellable  *cancellable,
+                                        GError       **error)
+{
+  g_autoptr(GDBusConnection) connection = NULL;
+  g_autoptr(GError) local_error = NULL;
+
+  g_return_val_if_fail (address != NULL, NULL);
+  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  connection = g_dbus_connection_new_for_address_sync (address,
+                                                       G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
+                                                       G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+                                                       NULL, cancellable, &local_error);
+  if (connection == NULL)
+    {
+      g_set_error (error, local_error->domain, local_error->code,
+                   "cannot connect to the bus at %s: %s", address, local_error->message);
+      return NULL;
+    }
+  return vmstate_collector_new (connection);
+}
+
+/**
+ * vmstate_collector_get_connection:
+ * @self: a #VmstateCollector
+ *
+ * Gets the connection to the VM's bus.
+ *
+ * Returns: (transfer none): the connection
+ *
+ * Since: 1.0
+ */
+GDBusConnection *
+vmstate_collector_get_connection (VmstateCollector *self)
+{
+  g_return_val_if_fail (VMSTATE_IS_COLLECTOR (self), NULL);
+
+  return self->connection;
+}
+
+/**
+ * vmstate_collector_get_required_ids:
+ * @self: a #VmstateCollector
+ *
+ * Gets [property@Vmstate.Collector:required-ids].
+ *
+ * Returns: (transfer none) (nullable) (array zero-terminated=1): the Ids,
+ *   or %NULL when every helper is saved and loaded
+ *
+ * Since: 1.0
+ */
+const char * const *
+vmstate_collector_get_required_ids (VmstateCollector *self)
+{
+  g_return_val_if_fail (VMSTATE_IS_COLLECTOR (self), NULL);
+
+  return (const char * const *) self->required_ids;
+}
+
+/**
+ * vmstate_collector_set_required_ids:
+ * @self: a #VmstateCollector
+ * @required_ids: (nullable) (array zero-terminated=1): Ids, or %NULL for
+ *   every helper
+ *
+ * Sets [property@Vmstate.Collector:required-ids]. An empty array is the
+ * same as %NULL.
+ *
+ * Since: 1.0
+ */
+void
+vmstate_collector_set_required_ids (VmstateCollector   *self,
+                                    const char * const *required_ids)
+{
+  g_return_if_fail (VMSTATE_IS_COLLECTOR (self));
+
+  if (required_ids != NULL && required_ids[0] == NULL)
+    required_ids = NULL;
+  if (required_ids == NULL && self->required_ids == NULL)
+    return;
+  if (required_ids != NULL && self->required_ids != NULL &&
+      g_strv_equal ((const char * const *) self->required_ids, required_ids))
+    return;
+
+  g_strfreev (self->required_ids);
+  self->required_ids = g_strdupv ((char **) required_ids);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_REQUIRED_IDS]);
+}
+
+/**
+ * vmstate_collector_get_timeout_msec:
+ * @self: a #VmstateCollector
+ *
+ * Gets [property@Vmstate.Collector:timeout-msec].
+ *
+ * Returns: the per-call timeout in milliseconds
+ *
+ * Since: 1.0
+ */
+int
+vmstate_collector_get_timeout_msec (VmstateCollector *self)
+{
+  g_return_val_if_fail (VMSTATE_IS_COLLECTOR (self), 0);
+
+  return self->timeout_msec;
+}
+
+/**
+ * vmstate_collector_set_timeout_msec:
+ * @self: a #VmstateCollector
+ * @timeout_msec: the per-call timeout in milliseconds, at least 1
+ *
+ * Sets [property@Vmstate.Collector:timeout-msec].
+ *
+ * Since: 1.0
+ */
+void
+vmstate_collector_set_timeout_msec (VmstateCollector *self,
+                                    int               timeout_msec)
+{
+  g_return_if_fail (VMSTATE_IS_COLLECTOR (self));
+  g_return_if_fail (timeout_msec > 0);
+
+  if (self->timeout_msec == timeout_msec)
+    return;
+  self->timeout_msec = timeout_msec;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TIMEOUT_MSEC]);
+}
+
+/**
+ * vmstate_collector_get_max_state_size:
+ * @self: a #VmstateCollector
+ *
+ * Gets [property@Vmstate.Collector:max-state-size].
+ *
+ * Returns: the largest state in bytes
+ *
+ * Since: 1.0
+ */
+guint
+vmstate_collector_get_max_state_size (VmstateCollector *self)
+{
+  g_return_val_if_fail (VMSTATE_IS_COLLECTOR (self), 0);
+
+  return self->max_state_size;
+}
+
+/**
+ * vmstate_collector_set_max_state_size:
+ * @self: a #VmstateCollector
+ * @max_state_size: the largest state in bytes, at most 64 MiB
+ *
+ * Sets [property@Vmstate.Collector:max-state-size].
+ *
+ * Since: 1.0
+ */
+void
+vmstate_collector_set_max_state_size (VmstateCollector *self,
+                                      guint             max_state_size)
+{
+  g_return_if_fail (VMSTATE_IS_COLLECTOR (self));
+  g_return_if_fail (max_state_size <= VMSTATE_MAX_MAX_STATE_SIZE);
+
+  if (self->max_state_size == max_state_size)
+    return;
+  self->max_state_size = max_state_size;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MAX_STATE_SIZE]);
+}
+
+/**
+ * vmstate_collector_get_max_in_flight:
+ * @self: a #VmstateCollector
+ *
+ * Gets [property@Vmstate.Collector:max-in-flight].
+ *
+ * Returns: the most calls in flight at once
+ *
+ * Since: 1.0
+ */
+guint
+vmstate_collector_get_max_in_flight (VmstateCollector *self)
+{
+  g_return_val_if_fail (VMSTATE_IS_COLLECTOR (self), 0);
+
+  return self->max_in_flight;
+}
+
+/**
+ * vmstate_collector_set_max_in_flight:
+ * @self: a #VmstateCollector
+ * @max_in_flight: the most calls in flight at once, 1 to 1024
+ *
+ * Sets [property@Vmstate.Collector:max-in-flight].
+ *
+ * Since: 1.0
+ */
+void
+vmstate_collector_set_max_in_flight (VmstateCollector *self,
+                                     guint             max_in_flight)
+{
+  g_return_if_fail (VMSTATE_IS_COLLECTOR (self));
+  g_return_if_fail (max_in_flight >= 1 && max_in_flight <= 1024);
+
+  if (self->max_in_flight == max_in_flight)
+    return;
+  self->max_in_flight = max_in_flight;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MAX_IN_FLIGHT]);
+}
+
+/* Operations
+ *
+ * list, save and load share one engine: an Op walks through phases, and
+ * each phase makes one kind of call to every helper of op->helpers,
+ * concurrently but never more than max-in-flight at once. The first
+ * failure cancels the calls still in flight; the task completes when the
+ * last of them has returned, so no callback outlives it.
+ */
+
+typedef enum {
+  OP_LIST,
+  OP_SAVE,
+  OP_LOAD,
+} OpKind;
+
+typedef struct
+{
+  char    *unique_name;
+  char    *id;
+  guint    pid;
+  GBytes  *state;
+} Entry;
+
+typedef struct _Op Op;
+typedef void (*PhaseCall) (Op *op, Entry *entry);
+typedef void (*PhaseDone) (Op *op);
+
+struct _Op
+{
+  GTask            *task;
+  VmstateCollector *self;
+  OpKind            kind;
+  GCancellable     *cancellable;   /* ours, cancelled on failure */
+  GCancellable     *user_cancellable;
+  gulong            cancelled_id;
+
+  /* settings, fixed when the operation starts */
+  GStrv             required_ids;
+  int               timeout_msec;
+  guint             max_state_size;
+  guint             max_in_flight;
+
+  GPtrArray        *helpers;       /* Entry*, all helpers on the bus */
+  GPtrArray        *selected;      /* Entry*, the ones to call, borrowed */
+  VmstateBlob      *blob;          /* load: the parsed input */
+
+  PhaseCall         phase_call;
+  PhaseDone         phase_done;
+  guint             next;
+  guint             in_flight;
+  GError           *error;
+};
+
+static void
+entry_free (Entry *entry)
+{
+  g_free (entry->unique_name);
+  g_free (entry->id);
+  g_clear_pointer (&entry->state, g_bytes_unref);
+  g_free (entry);
+}
+
+static void
+op_free (Op *op)
+{
+  if (op->cancelled_id != 0)
+    g_cancellable_disconnect (op->user_cancellable, op->cancelled_id);
+  g_clear_object (&op->user_cancellable);
+  g_clear_object (&op->cancellable);
+  g_clear_pointer (&op->required_ids, g_strfreev);
+  g_clear_pointer (&op->selected, g_ptr_array_unref);
+  g_clear_pointer (&op->helpers, g_ptr_array_unref);
+  g_clear_object (&op->blob);
+  g_clear_error (&op->error);
+  g_free (op);
+}
+
+static void
+on_user_cancelled (GCancellable *user_cancellable,
+                   gpointer      user_data)
+{
+  g_cancellable_cancel (G_CANCELLABLE (user_data));
+}
+
+static Op *
+op_new (VmstateCollector    *self,
+        OpKind               kind,
+        GCancellable        *cancellable,
+        GAsyncReadyCallback  callback,
+        gpointer             user_data,
+        gpointer             source_tag)
+{
+  Op *op = g_new0 (Op, 1);
+
+  op->task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (op->task, source_tag);
+  g_task_set_task_data (op->task, op, (GDestroyNotify) op_free);
+  op->self = self;
+  op->kind = kind;
+  op->cancellable = g_cancellable_new ();
+  if (cancellable != NULL)
+    {
+      op->user_cancellable = g_object_ref (cancellable);
+      op->cancelled_id = g_cancellable_connect (cancellable,
+                                                G_CALLBACK (on_user_cancelled),
+                                                g_object_ref (op->cancellable),
+                                                g_object_unref);
+    }
+  op->required_ids = g_strdupv (self->required_ids);
+  op->timeout_msec = self->timeout_msec;
+  op->max_state_size = self->max_state_size;
+  op->max_in_flight = self->max_in_flight;
+  op->helpers = g_ptr_array_new_with_free_func ((GDestroyNotify) entry_free);
+  op->selected = g_ptr_array_new ();
+  return op;
+}
+
+/* Completes the operation with op->error. Takes the task's reference. */
+static void
+op_fail (Op *op)
+{
+  GTask *task = op->task;
+
+  g_task_return_error (task, g_steal_pointer (&op->error));
+  g_object_unref (task);
+}
+
+/* Records the operation's first error; later ones (including the
+ * cancellations the first one causes) are dropped. */
+static void
+op_take_error (Op     *op,
+               GError *error)
+{
+  if (op->error == NULL)
+    {
+      op->error = error;
+      g_cancellable_cancel (op->cancellable);
+    }
+  else
+    g_error_free (error);
+}
+
+static void op_pump (Op *op);
+
+static void
+op_run_phase (Op        *op,
+              GPtrArray *targets,
+              PhaseCall  phase_call,
+              PhaseDone  phase_done)
+{
+  if (targets != op->selected)
+    {
+      g_ptr_array_set_size (op->selected, 0);
+      for (guint i = 0; i < targets->len; i++)
+        g_ptr_array_add (op->selected, g_ptr_array_index (targets, i));
+    }
+  op->phase_call = phase_call;
+  op->phase_done = phase_done;
+  op->next = 0;
+  op->in_flight = 0;
+  op_pump (op);
+}
+
+static void
+op_pump (Op *op)
+{
+  while (op->error == NULL &&
+         op->in_flight < op->max_in_flight &&
+         op->next < op->selected->len)
+    {
+      Entry *entry = g_ptr_array_index (op->selected, op->next++);
+
+      op->in_flight++;
+      op->phase_call (op, entry);
+    }
+
+  if (op->in_flight > 0)
+    return;
+
+  if (op->error != NULL)
+    op_fail (op);
+  else if (op->next == op->selected->len)
+    op->phase_done (op);
+}
+
+/* Called at the end of every call's callback. */
+static void
+op_call_done (Op *op)
+{
+  g_assert (op->in_flight > 0);
+  op->in_flight--;
+  op_pump (op);
+}
+
+static const char *
+describe_helper (Entry *entry, char *buf, gsize len)
+{
+  if (entry->id != NULL)
+    g_snprintf (buf, len, "helper '%s' (%s)", entry->id, entry->unique_name);
+  else
+    g_snprintf (buf, len, "helper %s", entry->unique_name);
+  return buf;
+}
+
+/* Turns the error of a call to a helper into one that names it. */
+static GError *
+call_error (Op           *op,
+            Entry        *entry,
+            const char   *method,
+            const GError *error)
+{
+  g_autofree char *detail = _vmstate_describe_dbus_error (error);
+  char who[320];
+
+  describe_helper (entry, who, sizeof who);
+
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return g_error_new (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                        "%s of %s was cancelled", method, who);
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
+    return g_error_new (VMSTATE_ERROR, VMSTATE_ERROR_TIMED_OUT,
+                        "%s did not answer %s within %d ms",
+                        who, method, op->timeout_msec);
+  if (g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_NO_REPLY) ||
+      g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_SERVICE_UNKNOWN) ||
+      g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_NAME_HAS_NO_OWNER))
+    return g_error_new (VMSTATE_ERROR, VMSTATE_ERROR_HELPER_VANISHED,
+                        "%s left the bus or died before it answered %s: %s",
+                        who, method, detail);
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CLOSED))
+    return g_error_new (VMSTATE_ERROR, VMSTATE_ERROR_FAILED,
+                        "the connection to the bus closed during %s of %s: %s",
+                        method, who, detail);
+  if (error->domain == VMSTATE_ERROR)
+    return g_error_new (VMSTATE_ERROR, error->code, "%s failed %s: %s",
+                        who, method, detail);
+  return g_error_new (VMSTATE_ERROR, VMSTATE_ERROR_HELPER_FAILED,
+                      "%s failed %s: %s", who, method, detail);
+}
+
+typedef struct
+{
+  Op    *op;
+  Entry *entry;
+} Call;
+
+static Call *
+call_new (Op *op, Entry *entry)
+{
+  Call *call = g_new (Call, 1);
+
+  call->op = op;
+  call->entry = entry;
+  return call;
+}
+
+/* Phase: the Id of every queued owner */
+
+static void
+on_get_id (GObject      *source,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  g_autofree Call *call = user_data;
+  Op *op = call->op;
+  Entry *entry = call->entry;
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GVariant) value = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GError) id_error = NULL;
+  const char *id;
+  gsize len;
+
+  reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result, &error);
+  if (reply == NULL)
+    {
+      op_take_error (op, call_error (op, entry, "the Id query", error));
+      goto out;
+    }
+  if (!g_variant_is_of_type (reply, G_VARIANT_TYPE ("(v)")))
+    {
+      op_take_error (op, g_error_new (VMSTATE_ERROR, VMSTATE_ERROR_BAD_REPLY,
+                                      "helper %s answered the Id query with type %s, "
+                                      "expected (v)", entry->unique_name,
+                                      g_variant_get_type_string (reply)));
+      goto out;
+    }
+
+  g_variant_get (reply, "(v)", &value);
+  if (!g_variant_is_of_type (value, G_VARIANT_TYPE_STRING))
+    {
+      op_take_error (op, g_error_new (VMSTATE_ERROR, VMSTATE_ERROR_INVALID_ID,
+                                      "helper %s has an Id of type '%s', not a string",
+                                      entry->unique_name, g_variant_get_type_string (value)));
+      goto out;
+    }
+
+  id = g_variant_get_string (value, &len);
+  if (!_vmstate_check_id (id, len, &id_error))
+    {
+      op_take_error (op, g_error_new (VMSTATE_ERROR, VMSTATE_ERROR_INVALID_ID,
+                                      "helper %s has an invalid Id: %s",
+                                      entry->unique_name, id_error->message));
+      goto out;
+    }
+  entry->id = g_strdup (id);
+
+out:
+  op_call_done (op);
+}
+
+static void
+call_get_id (Op *op, Entry *entry)
+{
+  g_dbus_connection_call (op->self->connection,
+                          entry->unique_name, VMSTATE_DBUS_PATH,
+                          DBUS_PROPERTIES_INTERFACE, "Get",
+                          g_variant_new ("(ss)", VMSTATE_DBUS_INTERFACE, "Id"),
+                          NULL, G_DBUS_CALL_FLAGS_NO_AUTO_START,
+                          op->timeout_msec, op->cancellable,
+                          on_get_id, call_new (op, entry));
+}
+
+/* Phase: the pid of every helper (list only; best effort) */
+
+static void
+on_get_pid (GObject      *source,
+            GAsyncResult *result,
+            gpointer      user_data)
+{
+  g_autofree Call *call = user_data;
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GError) error = NULL;
+
+  reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result, &error);
+  if (reply != NULL)
+    g_variant_get (reply, "(u)", &call->entry->pid);
+  else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    op_take_error (call->op, g_steal_pointer (&error));
+  op_call_done (call->op);
+}
+
+static void
+call_get_pid (Op *op, Entry *entry)
+{
+  g_dbus_connection_call (op->self->connection,
+                          DBUS_NAME, DBUS_PATH, DBUS_INTERFACE,
+                          "GetConnectionUnixProcessID",
+                          g_variant_new ("(s)", entry->unique_name),
+                          G_VARIANT_TYPE ("(u)"), G_DBUS_CALL_FLAGS_NONE,
+                          op->timeout_msec, op->cancellable,
+                          on_get_pid, call_new (op, entry));
+}
+
+/* Phase: Save */
+
+static void
+on_save (GObject      *source,
+         GAsyncResult *result,
+         gpointer      user_data)
+{
+  g_autofree Call *call = user_data;
+  Op *op = call->op;
+  Entry *entry = call->entry;
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GVariant) data = NULL;
+  g_autoptr(GError) error = NULL;
+  char who[320];
+
+  reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result, &error);
+  if (reply == NULL)
+    {
+      op_take_error (op, call_error (op, entry, "Save", error));
+      goto out;
+    }
+  if (!g_variant_is_of_type (reply, G_VARIANT_TYPE ("(ay)")))
+    {
+      op_take_error (op, g_error_new (VMSTATE_ERROR, VMSTATE_ERROR_BAD_REPLY,
+                                      "%s answered Save with type %s, expected (ay)",
+                                      describe_helper (entry, who, sizeof who),
+                                      g_variant_get_type_string (reply)));
+      goto out;
+    }
+
+  data = g_variant_get_child_value (reply, 0);
+  if (g_variant_get_size (data) > op->max_state_size)
+    {
+      op_take_error (op, g_error_new (VMSTATE_ERROR, VMSTATE_ERROR_STATE_TOO_LARGE,
+                                      "%s saved a state of %" G_GSIZE_FORMAT " bytes, more "
+                                      "than the collector's max-state-size of %u bytes",
+                                      describe_helper (entry, who, sizeof who),
+                                      g_variant_get_size (data), op->max_state_size));
+      goto out;
+    }
+  /* A slice of the reply message: no copy. */
+  entry->state = g_variant_get_data_as_bytes (data);
+
+out:
+  op_call_done (op);
+}
+
+static void
+call_save (Op *op, Entry *entry)
+{
+  g_dbus_connection_call (op->self->connection,
+                          entry->unique_name, VMSTATE_DBUS_PATH,
+                          VMSTATE_DBUS_INTERFACE, "Save",
+                          NULL, NULL, G_DBUS_CALL_FLAGS_NO_AUTO_START,
+                          op->timeout_msec, op->cancellable,
+                          on_save, call_new (op, entry));
+}
+
+/* Phase: Load */
+
+static void
+on_load (GObject      *source,
+         GAsyncResult *result,
+         gpointer      user_data)
+{
+  g_autofree Call *call = user_data;
+  Op *op = call->op;
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GError) error = NULL;
+  char who[320];
+
+  reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result, &error);
+  if (reply == NULL)
+    op_take_error (op, call_error (op, call->entry, "Load", error));
+  else if (!g_variant_is_of_type (reply, G_VARIANT_TYPE_UNIT))
+    op_take_error (op, g_error_new (VMSTATE_ERROR, VMSTATE_ERROR_BAD_REPLY,
+                                    "%s answered Load with type %s, expected ()",
+                                    describe_helper (call->entry, who, sizeof who),
+                                    g_variant_get_type_string (reply)));
+  op_call_done (op);
+}
+
+static void
+call_load (Op *op, Entry *entry)
+{
+  GBytes *state = vmstate_blob_get_state (op->blob, entry->id);
+
+  g_dbus_connection_call (op->self->connection,
+                          entry->unique_name, VMSTATE_DBUS_PATH,
+                          VMSTATE_DBUS_INTERFACE, "Load",
+                          g_variant_new ("(@ay)",
+                                         g_variant_new_from_bytes (G_VARIANT_TYPE_BYTESTRING,
+                                                                   state, TRUE)),
+                          NULL, G_DBUS_CALL_FLAGS_NO_AUTO_START,
+                          op->timeout_msec, op->cancellable,
+                          on_load, call_new (op, entry));
+}
+
+/* After the Ids are known: duplicates, required Ids, selection */
+
+static int
+compare_entries_by_id (gconstpointer a,
+                       gconstpointer b)
+{
+  const Entry *ea = *(const Entry * const *) a;
+  const Entry *eb = *(const Entry * const *) b;
+
+  return strcmp (ea->id, eb->id);
+}
+
+static char *
+join_ids (GPtrArray *entries)
+{
+  GString *s = g_string_new (NULL);
+
+  for (guint i = 0; i < entries->len; i++)
+    {
+      Entry *entry = g_ptr_array_index (entries, i);
+
+      if (s->len > 0)
+        g_string_append (s, ", ");
+      g_string_append_printf (s, "'%s' (%s)", entry->id, entry->unique_name);
+    }
+  if (s->len == 0)
+    g_string_append (s, "none");
+  return g_string_free (s, FALSE);
+}
+
+static Entry *
+find_helper (Op *op, const char *id)
+{
+  for (guint i = 0; i < op->helpers->len; i++)
+    {
+      Entry *entry = g_ptr_array_index (op->helpers, i);
+
+      if (g_str_equal (entry->id, id))
+        return entry;
+    }
+  return NULL;
+}
+
+/* Sorts op->helpers by Id and refuses duplicates. */
+static gboolean
+op_check_duplicates (Op *op)
+{
+  g_ptr_array_sort (op->helpers, compare_entries_by_id);
+
+  for (guint i = 1; i < op->helpers->len; i++)
+    {
+      Entry *a = g_ptr_array_index (op->helpers, i - 1);
+      Entry *b = g_ptr_array_index (op->helpers, i);
+
+      if (g_str_equal (a->id, b->id))
+        {
+          op->error = g_error_new (VMSTATE_ERROR, VMSTATE_ERROR_DUPLICATE_ID,
+                                   "two helpers have the Id '%s': %s and %s "
+                                   "(an Id must be unique on the bus)",
+                                   a->id, a->unique_name, b->unique_name);
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+/* Selects the helpers to call into op->selected: every helper, or the
+ * required ones, which must all be present. */
+static gboolean
+op_select_helpers (Op *op)
+{
+  if (!op_check_duplicates (op))
+    return FALSE;
+
+  g_ptr_array_set_size (op->selected, 0);
+  if (op->required_ids == NULL)
+    {
+      for (guint i = 0; i < op->helpers->len; i++)
+        g_ptr_array_add (op->selected, g_ptr_array_index (op->helpers, i));
+    }
+  else
+    {
+      g_autoptr(GString) missing = g_string_new (NULL);
+      guint n_missing = 0;
+
+      for (guint i = 0; op->required_ids[i] != NULL; i++)
+        {
+          Entry *entry = find_helper (op, op->required_ids[i]);
+
+          if (entry == NULL)
+            {
+              g_string_append_printf (missing, "%s'%s'", n_missing ? ", " : "",
+                                      op->required_ids[i]);
+              n_missing++;
+            }
+          else if (!g_ptr_array_find (op->selected, entry, NULL))
+            g_ptr_array_add (op->selected, entry);
+        }
+
+      if (n_missing > 0)
+        {
+          g_autofree char *present = join_ids (op->helpers);
+
+          op->error = g_error_new (VMSTATE_ERROR, VMSTATE_ERROR_MISSING_HELPER,
+                                   "%u required helper%s missing from the bus: %s "
+                                   "(present: %s)", n_missing,
+                                   n_missing == 1 ? " is" : "s are",
+                                   missing->str, present);
+          return FALSE;
+        }
+      g_ptr_array_sort (op->selected, compare_entries_by_id);
+    }
+  return TRUE;
+}
+
+/* list */
+
+static void
+list_done (Op *op)
+{
+  GPtrArray *helpers = g_ptr_array_new_with_free_func (g_object_unref);
+  GTask *task = op->task;
+
+  for (guint i = 0; i < op->helpers->len; i++)
+    {
+      Entry *entry = g_ptr_array_index (op->helpers, i);
+
+      g_ptr_array_add (helpers, _vmstate_helper_new (entry->id, entry->unique_name, entry->pid));
+    }
+  g_task_return_pointer (task, helpers, (GDestroyNotify) g_ptr_array_unref);
+  g_object_unref (task);
+}
+
+static void
+list_ids_done (Op *op)
+{
+  if (!op_check_duplicates (op))
+    {
+      op_fail (op);
+      return;
+    }
+  op_run_phase (op, op->helpers, call_get_pid, list_done);
+}
+
+/* save */
+
+static void
+save_done (Op *op)
+{
+  g_autoptr(VmstateBlob) blob = vmstate_blob_new ();
+  GTask *task = op->task;
+
+  for (guint i = 0; i < op->selected->len; i++)
+    {
+      Entry *entry = g_ptr_array_index (op->selected, i);
+      gboolean added G_GNUC_UNUSED;
+
+      /* Ids were checked and are unique: this cannot fail. */
+      added = vmstate_blob_add (blob, entry->id, entry->state, NULL);
+      g_assert (added);
+    }
+  g_task_return_pointer (task, vmstate_blob_to_bytes (blob), (GDestroyNotify) g_bytes_unref);
+  g_object_unref (task);
+}
+
+static void
+save_ids_done (Op *op)
+{
+  if (!op_select_helpers (op))
+    {
+      op_fail (op);
+      return;
+    }
+  op_run_phase (op, op->selected, call_save, save_done);
+}
+
+/* load */
+
+static void
+load_done (Op *op)
+{
+  GTask *task = op->task;
+
+  g_task_return_boolean (task, TRUE);
+  g_object_unref (task);
+}
+
+static void
+load_ids_done (Op *op)
+{
+  g_auto(GStrv) ids = NULL;
+  g_autoptr(GPtrArray) targets = g_ptr_array_new ();
+  g_autoptr(GString) unknown = g_string_new (NULL);
+  g_autoptr(GString) lacking = g_string_new (NULL);
+  guint n_unknown = 0, n_lacking = 0;
+
+  if (!op_select_helpers (op))
+    {
+      op_fail (op);
+      return;
+    }
+
+  /* Every entry must belong to a selected helper... */
+  ids = vmstate_blob_get_ids (op->blob);
+  for (guint i = 0; ids[i] != NULL; i++)
+    {
+      Entry *entry = NULL;
+
+      for (guint j = 0; j < op->selected->len && entry == NULL; j++)
+        if (g_str_equal (((Entry *) g_ptr_array_index (op->selected, j))->id, ids[i]))
+          entry = g_ptr_array_index (op->selected, j);
+
+      if (entry != NULL)
+        g_ptr_array_add (targets, entry);
+      else
+        {
+          g_string_append_printf (unknown, "%s'%s'", n_unknown ? ", " : "", ids[i]);
+          n_unknown++;
+        }
+    }
+
+  /* ...and every required helper must have an entry. */
+  for (guint i = 0; op->required_ids != NULL && op->required_ids[i] != NULL; i++)
+    {
+      if (!vmstate_blob_contains (op->blob, op->required_ids[i]))
+        {
+          g_string_append_printf (lacking, "%s'%s'", n_lacking ? ", " : "",
+                                  op->required_ids[i]);
+          n_lacking++;
+        }
+    }
+
+  if (n_unknown > 0)
+    {
+      g_autofree char *present = join_ids (op->selected);
+
+      op->error = g_error_new (VMSTATE_ERROR, VMSTATE_ERROR_MISSING_HELPER,
+                               "the blob holds state for %s, but no %shelper with "
+                               "%s on the bus (present: %s); no helper was loaded",
+                               unknown->str, op->required_ids ? "required " : "",
+                               n_unknown == 1 ? "that Id is" : "those Ids are",
+                               present);
+      op_fail (op);
+      return;
+    }
+  if (n_lacking > 0)
+    {
+      op->error = g_error_new (VMSTATE_ERROR, VMSTATE_ERROR_MISSING_STATE,
+                               "the blob has no state for the required helper%s %s; "
+                               "no helper was loaded",
+                               n_lacking == 1 ? "" : "s", lacking->str);
+      op_fail (op);
+      return;
+    }
+
+  op_run_phase (op, targets, call_load, load_done);
+}
+
+/* The first phase of every operation: who owns org.qemu.VMState1? */
+
+static void
+on_list_queued_owners (GObject      *source,
+                       GAsyncResult *result,
+                       gpointer      user_data)
+{
+  Op *op = user_data;
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree const char **names = NULL;
+  PhaseDone ids_done;
+
+  reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result, &error);
+  if (reply == NULL)
+    {
+      if (g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_NAME_HAS_NO_OWNER))
+        {
+          /* No helper at all: an empty bus is not an error by itself. */
+          g_clear_error (&error);
+          names = g_new0 (const char *, 1);
+        }
+      else
+        {
+          g_autofree char *detail = _vmstate_describe_dbus_error (error);
+
+          if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+            op->error = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                                             "listing the helpers was cancelled");
+          else
+            op->error = g_error_new (VMSTATE_ERROR, VMSTATE_ERROR_FAILED,
+                                     "cannot list the owners of %s on the bus: %s",
+                                     VMSTATE_DBUS_NAME, detail);
+          op_fail (op);
+          return;
+        }
+    }
+  else
+    g_variant_get (reply, "(^a&s)", &names);
+
+  for (guint i = 0; names[i] != NULL; i++)
+    {
+      Entry *entry = g_new0 (Entry, 1);
+
+      entry->unique_name = g_strdup (names[i]);
+      g_ptr_array_add (op->helpers, entry);
+    }
+
+  switch (op->kind)
+    {
+    case OP_LIST: ids_done = list_ids_done; break;
+    case OP_SAVE: ids_done = save_ids_done; break;
+    case OP_LOAD: ids_done = load_ids_done; break;
+    default: g_assert_not_reached ();
+    }
+  op_run_phase (op, op->helpers, call_get_id, ids_done);
+}
+
+static void
+op_start (Op *op)
+{
+  g_dbus_connection_call (op->self->connection,
+                          DBUS_NAME, DBUS_PATH, DBUS_INTERFACE,
+                          "ListQueuedOwners",
+                          g_variant_new ("(s)", VMSTATE_DBUS_NAME),
+                          G_VARIANT_TYPE ("(as)"), G_DBUS_CALL_FLAGS_NONE,
+                          op->timeout_msec, op->cancellable,
+                          on_list_queued_owners, op);
+}
+
+/* Runs an async operation to completion on a private main context. */
+typedef struct
+{
+  GMainContext *context;
+  GAsyncResult *result;
+} SyncData;
+
+static void
+on_sync_done (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  SyncData *data = user_data;
+
+  data->result = g_object_ref (result);
+  g_main_context_wakeup (data->context);
+}
+
+static SyncData *
+sync_data_begin (SyncData *data)
+{
+  data->context = g_main_context_new ();
+  data->result = NULL;
+  g_main_context_push_thread_default (data->context);
+  return data;
+}
+
+static void
+sync_data_wait (SyncData *data)
+{
+  while (data->result == NULL)
+    g_main_context_iteration (data->context, TRUE);
+}
+
+static void
+sync_data_end (SyncData *data)
+{
+  g_main_context_pop_thread_default (data->context);
+  /* Let the sources the operation left (GTask's idle completions) go. */
+  while (g_main_context_iteration (data->context, FALSE))
+    ;
+  g_clear_object (&data->result);
+  g_main_context_unref (data->context);
+}
+
+/**
+ * vmstate_collector_list_helpers:
+ * @self: a #VmstateCollector
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called when the helpers are known
+ * @user_data: data for @callback
+ *
+ * Lists every helper on the bus: the queued owners of
+ * `org.qemu.VMState1`, with the Id each one reports (asked by unique
+ * name) and its process id when the bus daemon tells it. Fails if a
+ * helper's Id is invalid or two helpers share one. Finish with
+ * [method@Vmstate.Collector.list_helpers_finish].
+ *
+ * Since: 1.0
+ */
+void
+vmstate_collector_list_helpers (VmstateCollector    *self,
+                                GCancellable        *cancellable,
+                                GAsyncReadyCallback  callback,
+                                gpointer             user_data)
+{
+  g_return_if_fail (VMSTATE_IS_COLLECTOR (self));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  op_start (op_new (self, OP_LIST, cancellable, callback, user_data,
+                    vmstate_collector_list_helpers));
+}
+
+/**
+ * vmstate_collector_list_helpers_finish:
+ * @self: a #VmstateCollector
+ * @result: the #GAsyncResult given to the callback
+ * @error: return location for a #GError
+ *
+ * Finishes [method@Vmstate.Collector.list_helpers].
+ *
+ * Returns: (transfer container) (element-type VmstateHelper): the
+ *   helpers, sorted by Id, or %NULL with @error set
+ *
+ * Since: 1.0
+ */
+GPtrArray *
+vmstate_collector_list_helpers_finish (VmstateCollector  *self,
+                                       GAsyncResult      *result,
+                                       GError           **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == vmstate_collector_list_helpers, NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/**
+ * vmstate_collector_list_helpers_sync:
+ * @self: a #VmstateCollector
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #GError
+ *
+ * Lists every helper on the bus, blocking the calling thread. See
+ * [method@Vmstate.Collector.list_helpers].
+ *
+ * Returns: (transfer container) (element-type VmstateHelper): the
+ *   helpers, sorted by Id, or %NULL with @error set
+ *
+ * Since: 1.0
+ */
+GPtrArray *
+vmstate_collector_list_helpers_sync (VmstateCollector  *self,
+                                     GCancellable      *cancellable,
+                                     GError           **error)
+{
+  SyncData data;
+  GPtrArray *helpers;
+
+  g_return_val_if_fail (VMSTATE_IS_COLLECTOR (self), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  sync_data_begin (&data);
+  vmstate_collector_list_helpers (self, cancellable, on_sync_done, &data);
+  sync_data_wait (&data);
+  helpers = vmstate_collector_list_helpers_finish (self, data.result, error);
+  sync_data_end (&data);
+  return helpers;
+}
+
+/**
+ * vmstate_collector_save_async:
+ * @self: a #VmstateCollector
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called when the blob is ready
+ * @user_data: data for @callback
+ *
+ * Saves the state of every selected helper (see
+ * [property@Vmstate.Collector:required-ids]) into one blob in QEMU's
+ * `dbus-vmstate` format, calling `Save` on the helpers concurrently.
+ * Finish with [method@Vmstate.Collector.save_finish].
+ *
+ * The save fails as a whole if any helper fails; see
+ * [class@Vmstate.Collector].
+ *
+ * Since: 1.0
+ */
+void
+vmstate_collector_save_async (VmstateCollector    *self,
+                              GCancellable        *cancellable,
+                              GAsyncReadyCallback  callback,
+                              gpointer             user_data)
+{
+  g_return_if_fail (VMSTATE_IS_COLLECTOR (self));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  op_start (op_new (self, OP_SAVE, cancellable, callback, user_data,
+                    vmstate_collector_save_async));
+}
+
+/**
+ * vmstate_collector_save_finish:
+ * @self: a #VmstateCollector
+ * @result: the #GAsyncResult given to the callback
+ * @error: return location for a #GError
+ *
+ * Finishes [method@Vmstate.Collector.save_async].
+ *
+ * Returns: (transfer full): the blob, entries sorted by Id, without
+ *   padding; or %NULL with @error set
+ *
+ * Since: 1.0
+ */
+GBytes *
+vmstate_collector_save_finish (VmstateCollector  *self,
+                               GAsyncResult      *result,
+                               GError           **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == vmstate_collector_save_async, NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/**
+ * vmstate_collector_save_sync:
+ * @self: a #VmstateCollector
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #GError
+ *
+ * Saves every selected helper into one blob, blocking the calling thread
+ * (the helpers are still called concurrently). See
+ * [method@Vmstate.Collector.save_async].
+ *
+ * Returns: (transfer full): the blob, or %NULL with @error set
+ *
+ * Since: 1.0
+ */
+GBytes *
+vmstate_collector_save_sync (VmstateCollector  *self,
+                             GCancellable      *cancellable,
+                             GError           **error)
+{
+  SyncData data;
+  GBytes *blob;
+
+  g_return_val_if_fail (VMSTATE_IS_COLLECTOR (self), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  sync_data_begin (&data);
+  vmstate_collector_save_async (self, cancellable, on_sync_done, &data);
+  sync_data_wait (&data);
+  blob = vmstate_collector_save_finish (self, data.result, error);
+  sync_data_end (&data);
+  return blob;
+}
+
+/**
+ * vmstate_collector_load_async:
+ * @self: a #VmstateCollector
+ * @blob: a blob that [method@Vmstate.Collector.save_async] or QEMU wrote
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called when every helper is loaded
+ * @user_data: data for @callback
+ *
+ * Loads a blob into the helpers on the bus. The whole blob is parsed and
+ * validated, and every entry matched to a helper on the bus, before any
+ * `Load` call is made; then the helpers are loaded concurrently.
+ * Helpers on the bus without an entry are left alone, unless
+ * [property@Vmstate.Collector:required-ids] names them. Finish with
+ * [method@Vmstate.Collector.load_finish].
+ *
+ * Since: 1.0
+ */
+void
+vmstate_collector_load_async (VmstateCollector    *self,
+                              GBytes              *blob,
+                              GCancellable        *cancellable,
+                              GAsyncReadyCallback  callback,
+                              gpointer             user_data)
+{
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) ids = NULL;
+  Op *op;
+
+  g_return_if_fail (VMSTATE_IS_COLLECTOR (self));
+  g_return_if_fail (blob != NULL);
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  op = op_new (self, OP_LOAD, cancellable, callback, user_data,
+               vmstate_collector_load_async);
+
+  op->blob = vmstate_blob_new_from_bytes (blob, &error);
+  if (op->blob == NULL)
+    {
+      op->error = g_error_new (error->domain, error->code,
+                               "cannot load: %s; no helper was loaded", error->message);
+      op_fail (op);
+      return;
+    }
+
+  ids = vmstate_blob_get_ids (op->blob);
+  for (guint i = 0; ids[i] != NULL; i++)
+    {
+      gsize size = g_bytes_get_size (vmstate_blob_get_state (op->blob, ids[i]));
+
+      if (size > op->max_state_size)
+        {
+          op->error = g_error_new (VMSTATE_ERROR, VMSTATE_ERROR_STATE_TOO_LARGE,
+                                   "the blob's state for helper '%s' is %" G_GSIZE_FORMAT
+                                   " bytes, more than the collector's max-state-size "
+                                   "of %u bytes; no helper was loaded",
+                                   ids[i], size, op->max_state_size);
+          op_fail (op);
+          return;
+        }
+    }
+
+  op_start (op);
+}
+
+/**
+ * vmstate_collector_load_finish:
+ * @self: a #VmstateCollector
+ * @result: the #GAsyncResult given to the callback
+ * @error: return location for a #GError
+ *
+ * Finishes [method@Vmstate.Collector.load_async].
+ *
+ * Returns: %TRUE if every entry was loaded; %FALSE with @error set
+ *
+ * Since: 1.0
+ */
+gboolean
+vmstate_collector_load_finish (VmstateCollector  *self,
+                               GAsyncResult      *result,
+                               GError           **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == vmstate_collector_load_async, FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/**
+ * vmstate_collector_load_sync:
+ * @self: a #VmstateCollector
+ * @blob: a blob that [method@Vmstate.Collector.save_async] or QEMU wrote
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for a #GError
+ *
+ * Loads a blob into the helpers on the bus, blocking the calling thread
+ * (the helpers are still called concurrently). See
+ * [method@Vmstate.Collector.load_async].
+ *
+ * Returns: %TRUE if every entry was loaded; %FALSE with @error set
+ *
+ * Since: 1.0
+ */
+gboolean
+vmstate_collector_load_sync (VmstateCollector  *self,
+                             GBytes            *blob,
+                             GCancellable      *cancellable,
+                             GError           **error)
+{
+  SyncData data;
+  gboolean ok;
+
+  g_return_val_if_fail (VMSTATE_IS_COLLECTOR (self), FALSE);
+  g_return_val_if_fail (blob != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  sync_data_begin (&data);
+  vmstate_collector_load_async (self, blob, cancellable, on_sync_done, &data);
+  sync_data_wait (&data);
+  ok = vmstate_collector_load_finish (self, data.result, error);
+  sync_data_end (&data);
+  return ok;
+}

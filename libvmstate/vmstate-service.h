@@ -1,0 +1,117 @@
+/* vmstate-service.h: the helper side of org.qemu.VMState1
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+#if !defined(VMSTATE_INSIDE) && !defined(VMSTATE_COMPILATION)
+# error "Only <libvmstate/libvmstate.h> can be included directly."
+#endif
+
+#include <gio/gio.h>
+
+#include "vmstate-version-macros.h"
+
+G_BEGIN_DECLS
+
+#define VMSTATE_TYPE_SERVICE (vmstate_service_get_type ())
+
+VMSTATE_AVAILABLE_IN_ALL
+G_DECLARE_DERIVABLE_TYPE (VmstateService, vmstate_service, VMSTATE, SERVICE, GObject)
+
+/**
+ * VmstateServiceClass:
+ * @parent_class: the parent class
+ * @save: returns the helper's state; called on the source of a migration
+ * @load: restores the helper's state; called on the destination
+ * @save_async: starts saving the state without blocking; the default
+ *   implementation calls @save
+ * @save_finish: finishes @save_async
+ * @load_async: starts restoring the state without blocking; the default
+ *   implementation calls @load
+ * @load_finish: finishes @load_async
+ * @loaded: class closure of the [signal@Vmstate.Service::loaded] signal
+ *
+ * The class structure of #VmstateService. A subclass implements either
+ * @save and @load, or the asynchronous pairs when its state takes time to
+ * gather.
+ *
+ * Since: 1.0
+ */
+struct _VmstateServiceClass
+{
+  GObjectClass parent_class;
+
+  GBytes   *(*save)        (VmstateService       *self,
+                            GError              **error);
+  gboolean  (*load)        (VmstateService       *self,
+                            GBytes               *state,
+                            GError              **error);
+
+  void      (*save_async)  (VmstateService       *self,
+                            GCancellable         *cancellable,
+                            GAsyncReadyCallback   callback,
+                            gpointer              user_data);
+  GBytes   *(*save_finish) (VmstateService       *self,
+                            GAsyncResult         *result,
+                            GError              **error);
+  void      (*load_async)  (VmstateService       *self,
+                            GBytes               *state,
+                            GCancellable         *cancellable,
+                            GAsyncReadyCallback   callback,
+                            gpointer              user_data);
+  gboolean  (*load_finish) (VmstateService       *self,
+                            GAsyncResult         *result,
+                            GError              **error);
+
+  void      (*loaded)      (VmstateService       *self);
+
+  /*< private >*/
+  gpointer padding[12];
+};
+
+VMSTATE_AVAILABLE_IN_ALL
+const char      *vmstate_service_get_id             (VmstateService   *self);
+VMSTATE_AVAILABLE_IN_ALL
+guint            vmstate_service_get_max_state_size (VmstateService   *self);
+VMSTATE_AVAILABLE_IN_ALL
+void             vmstate_service_set_max_state_size (VmstateService   *self,
+                                                     guint             max_state_size);
+VMSTATE_AVAILABLE_IN_ALL
+GDBusConnection *vmstate_service_get_connection     (VmstateService   *self);
+VMSTATE_AVAILABLE_IN_ALL
+gboolean         vmstate_service_export             (VmstateService   *self,
+                                                     GDBusConnection  *connection,
+                                                     GError          **error);
+VMSTATE_AVAILABLE_IN_ALL
+void             vmstate_service_unexport           (VmstateService   *self);
+
+VMSTATE_AVAILABLE_IN_ALL
+GBytes          *vmstate_service_save               (VmstateService   *self,
+                                                     GError          **error);
+VMSTATE_AVAILABLE_IN_ALL
+gboolean         vmstate_service_load               (VmstateService   *self,
+                                                     GBytes           *state,
+                                                     GError          **error);
+VMSTATE_AVAILABLE_IN_ALL
+void             vmstate_service_save_async         (VmstateService       *self,
+                                                     GCancellable         *cancellable,
+                                                     GAsyncReadyCallback   callback,
+                                                     gpointer              user_data);
+VMSTATE_AVAILABLE_IN_ALL
+GBytes          *vmstate_service_save_finish        (VmstateService       *self,
+                                                     GAsyncResult         *result,
+                                                     GError              **error);
+VMSTATE_AVAILABLE_IN_ALL
+void             vmstate_service_load_async         (VmstateService       *self,
+                                                     GBytes               *state,
+                                                     GCancellable         *cancellable,
+                                                     GAsyncReadyCallback   callback,
+                                                     gpointer              user_data);
+VMSTATE_AVAILABLE_IN_ALL
+gboolean         vmstate_service_load_finish        (VmstateService       *self,
+                                                     GAsyncResult         *result,
+                                                     GError              **error);
+
+G_END_DECLS
