@@ -148,14 +148,13 @@ vmstate_service_real_save (VmstateService  *self,
   return NULL;
 }
 
-static gboolean
+static void
 vmstate_service_real_load (VmstateService  *self,
                            GBytes          *state,
                            GError         **error)
 {
   g_set_error (error, VMSTATE_ERROR, VMSTATE_ERROR_NOT_SUPPORTED,
                "%s does not implement load", G_OBJECT_TYPE_NAME (self));
-  return FALSE;
 }
 
 static void
@@ -207,15 +206,11 @@ vmstate_service_real_load_async (VmstateService      *self,
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, vmstate_service_real_load_async);
 
-  if (VMSTATE_SERVICE_GET_CLASS (self)->load (self, state, &error))
-    g_task_return_boolean (task, TRUE);
-  else if (error != NULL)
+  VMSTATE_SERVICE_GET_CLASS (self)->load (self, state, &error);
+  if (error != NULL)
     g_task_return_error (task, error);
   else
-    g_task_return_new_error (task, VMSTATE_ERROR, VMSTATE_ERROR_FAILED,
-                             "%s.load() failed without giving a reason "
-                             "(an unhandled exception in a language binding?)",
-                             G_OBJECT_TYPE_NAME (self));
+    g_task_return_boolean (task, TRUE);
 }
 
 static gboolean
@@ -406,7 +401,8 @@ on_save_done (GObject      *source,
 {
   VmstateService *self = VMSTATE_SERVICE (source);
   VmstateServicePrivate *priv = vmstate_service_get_instance_private (self);
-  g_autoptr(GDBusMethodInvocation) invocation = user_data;
+  /* every return_*() below takes over the invocation */
+  GDBusMethodInvocation *invocation = user_data;
   g_autoptr(GBytes) state = NULL;
   g_autoptr(GError) error = NULL;
   gsize size;
@@ -444,7 +440,8 @@ on_load_done (GObject      *source,
 {
   VmstateService *self = VMSTATE_SERVICE (source);
   VmstateServicePrivate *priv = vmstate_service_get_instance_private (self);
-  g_autoptr(GDBusMethodInvocation) invocation = user_data;
+  /* every return_*() below takes over the invocation */
+  GDBusMethodInvocation *invocation = user_data;
   g_autoptr(GError) error = NULL;
 
   if (!vmstate_service_load_finish (self, result, &error))
@@ -681,22 +678,21 @@ vmstate_service_save (VmstateService  *self,
  * @state: the state to restore
  * @error: return location for a #GError
  *
- * Calls [vfunc@Vmstate.Service.load]: restores the helper's state.
- *
- * Returns: %TRUE on success, %FALSE with @error set
+ * Calls [vfunc@Vmstate.Service.load]: restores the helper's state. It
+ * failed if it set @error.
  *
  * Since: 1.0
  */
-gboolean
+void
 vmstate_service_load (VmstateService  *self,
                       GBytes          *state,
                       GError         **error)
 {
-  g_return_val_if_fail (VMSTATE_IS_SERVICE (self), FALSE);
-  g_return_val_if_fail (state != NULL, FALSE);
-  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+  g_return_if_fail (VMSTATE_IS_SERVICE (self));
+  g_return_if_fail (state != NULL);
+  g_return_if_fail (error == NULL || *error == NULL);
 
-  return VMSTATE_SERVICE_GET_CLASS (self)->load (self, state, error);
+  VMSTATE_SERVICE_GET_CLASS (self)->load (self, state, error);
 }
 
 /**

@@ -24,7 +24,10 @@ G_DECLARE_DERIVABLE_TYPE (VmstateService, vmstate_service, VMSTATE, SERVICE, GOb
  * VmstateServiceClass:
  * @parent_class: the parent class
  * @save: returns the helper's state; called on the source of a migration
- * @load: restores the helper's state; called on the destination
+ * @load: restores the helper's state; called on the destination. It
+ *   returns nothing: it fails by setting @error (by raising, in
+ *   languages with exceptions), so a Python `do_load` or a GJS
+ *   `vfunc_load` that simply ends has succeeded
  * @save_async: starts saving the state without blocking; the default
  *   implementation calls @save
  * @save_finish: finishes @save_async
@@ -45,7 +48,7 @@ struct _VmstateServiceClass
 
   GBytes   *(*save)        (VmstateService       *self,
                             GError              **error);
-  gboolean  (*load)        (VmstateService       *self,
+  void      (*load)        (VmstateService       *self,
                             GBytes               *state,
                             GError              **error);
 
@@ -91,7 +94,7 @@ VMSTATE_AVAILABLE_IN_ALL
 GBytes          *vmstate_service_save               (VmstateService   *self,
                                                      GError          **error);
 VMSTATE_AVAILABLE_IN_ALL
-gboolean         vmstate_service_load               (VmstateService   *self,
+void             vmstate_service_load               (VmstateService   *self,
                                                      GBytes           *state,
                                                      GError          **error);
 VMSTATE_AVAILABLE_IN_ALL

@@ -1,0 +1,196 @@
+/* test-blob.c: the dbus-vmstate payload codec
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include <string.h>
+
+#include "vmstate-test-util.h"
+
+static GBytes *
+hex (const char *s)
+{
+  GByteArray *a = g_byte_array_new ();
+
+  for (; *s; s++)
+    {
+      guint8 b;
+      if (*s == ' ')
+        continue;
+      b = g_ascii_xdigit_value (s[0]) << 4 | g_ascii_xdigit_value (s[1]);
+      g_byte_array_append (a, &b, 1);
+      s++;
+    }
+  return g_byte_array_free_to_bytes (a);
+}
+
+static void
+parse_fails (const char *h, int code, const char *must_contain)
+{
+  g_autoptr(GBytes) bytes = hex (h);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(VmstateBlob) blob = vmstate_blob_new_from_bytes (bytes, &error);
+
+  g_assert_null (blob);
+  g_assert_error (error, VMSTATE_ERROR, code);
+  g_test_message ("%s -> %s", h, error->message);
+  if (must_contain)
+    g_assert_nonnull (strstr (error->message, must_contain));
+}
+
+static void
+test_known_bytes (void)
+{
+  g_autoptr(VmstateBlob) blob = vmstate_blob_new ();
+  g_autoptr(GBytes) s1 = g_bytes_new_static ("xyz", 3);
+  g_autoptr(GBytes) s2 = g_bytes_new_static ("", 0);
+  g_autoptr(GBytes) out = NULL;
+  g_autoptr(GBytes) expected = NULL;
+  g_autoptr(GError) error = NULL;
+
+  /* added out of order; written sorted */
+  g_assert_true (vmstate_blob_add (blob, "b", s1, &error));
+  g_assert_true (vmstate_blob_add (blob, "a", s2, &error));
+  g_assert_no_error (error);
+  out = vmstate_blob_to_bytes (blob);
+  expected = hex ("00000002 00000001 61 00000000 00000001 62 00000003 78797a");
+  g_assert_true (g_bytes_equal (out, expected));
+  g_assert_cmpuint (vmstate_blob_get_size (blob), ==, g_bytes_get_size (expected));
+}
+
+static void
+test_roundtrip_slices (void)
+{
+  g_autoptr(GBytes) bytes = hex ("00000002 00000001 61 00000002 0102 00000002 6262 00000000");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(VmstateBlob) blob = vmstate_blob_new_from_bytes (bytes, &error);
+  g_auto(GStrv) ids = NULL;
+  GBytes *a;
+  gsize len;
+  const guint8 *base = g_bytes_get_data (bytes, &len);
+
+  g_assert_no_error (error);
+  g_assert_cmpuint (vmstate_blob_get_n_entries (blob), ==, 2);
+  ids = vmstate_blob_get_ids (blob);
+  g_assert_cmpstr (ids[0], ==, "a");
+  g_assert_cmpstr (ids[1], ==, "bb");
+  a = vmstate_blob_get_state (blob, "a");
+  g_assert_cmpuint (g_bytes_get_size (a), ==, 2);
+  /* a slice of the input, not a copy */
+  g_assert_true ((const guint8 *) g_bytes_get_data (a, NULL) == base + 13);
+  g_assert_cmpuint (g_bytes_get_size (vmstate_blob_get_state (blob, "bb")), ==, 0);
+  g_assert_null (vmstate_blob_get_state (blob, "c"));
+  {
+    g_autoptr(GBytes) again = vmstate_blob_to_bytes (blob);
+    g_assert_true (g_bytes_equal (again, bytes));
+  }
+  g_assert_true (vmstate_blob_remove (blob, "a"));
+  g_assert_false (vmstate_blob_remove (blob, "a"));
+  g_assert_cmpuint (vmstate_blob_get_size (blob), ==, 4 + 4 + 2 + 4);
+}
+
+static void
+test_padding (void)
+{
+  /* QEMU: 16 bytes of state give a 32-byte payload, zero padded. */
+  g_autoptr(GBytes) bytes = hex ("00000001 00000001 61 00000005 0102030405 00000000000000000000");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(VmstateBlob) blob = vmstate_blob_new_from_bytes (bytes, &error);
+
+  g_assert_no_error (error);
+  g_assert_cmpuint (vmstate_blob_get_n_entries (blob), ==, 1);
+  parse_fails ("00000001 00000001 61 00000001 01 0000000001", VMSTATE_ERROR_INVALID_BLOB, "offset 18");
+}
+
+static void
+test_errors (void)
+{
+  parse_fails ("", VMSTATE_ERROR_INVALID_BLOB, "too short");
+  parse_fails ("000000", VMSTATE_ERROR_INVALID_BLOB, "too short");
+  parse_fails ("ffffffff", VMSTATE_ERROR_INVALID_BLOB, "4294967295");
+  parse_fails ("00000002 00000001 61 00000000 00000000000000000000", VMSTATE_ERROR_INVALID_ID, "entry 2");
+  parse_fails ("00000002 00000001 61 00000000", VMSTATE_ERROR_INVALID_BLOB, "2 entries");
+  parse_fails ("00000001 00000000 00000000 00", VMSTATE_ERROR_INVALID_ID, "empty");
+  parse_fails ("00000001 00000100 00000000 00", VMSTATE_ERROR_INVALID_BLOB, "256");
+  parse_fails ("00000001 00000002 6100 00000000", VMSTATE_ERROR_INVALID_ID, "NUL");
+  parse_fails ("00000001 00000001 ff 00000000", VMSTATE_ERROR_INVALID_ID, "UTF-8");
+  parse_fails ("00000001 00000001 61 00000005 0102", VMSTATE_ERROR_INVALID_BLOB, "'a'");
+  parse_fails ("00000001 00000001 61 000000", VMSTATE_ERROR_INVALID_BLOB, "cannot hold");
+  parse_fails ("00000001 00000005 6161616161 0000", VMSTATE_ERROR_INVALID_BLOB, "no state length");
+  parse_fails ("00000002 00000001 61 00000000 00000001 61 00000000", VMSTATE_ERROR_DUPLICATE_ID, "'a'");
+}
+
+static void
+test_add_errors (void)
+{
+  g_autoptr(VmstateBlob) blob = vmstate_blob_new ();
+  g_autoptr(GBytes) s = g_bytes_new_static ("x", 1);
+  g_autofree char *long_id = g_strnfill (256, 'x');
+  g_autofree char *max_id = g_strnfill (255, 'x');
+  g_autoptr(GError) error = NULL;
+
+  g_assert_false (vmstate_blob_add (blob, "", s, &error));
+  g_assert_error (error, VMSTATE_ERROR, VMSTATE_ERROR_INVALID_ID);
+  g_clear_error (&error);
+  g_assert_false (vmstate_blob_add (blob, long_id, s, &error));
+  g_assert_error (error, VMSTATE_ERROR, VMSTATE_ERROR_INVALID_ID);
+  g_clear_error (&error);
+  g_assert_false (vmstate_blob_add (blob, "\xff", s, &error));
+  g_assert_error (error, VMSTATE_ERROR, VMSTATE_ERROR_INVALID_ID);
+  g_clear_error (&error);
+  g_assert_true (vmstate_blob_add (blob, max_id, s, &error));
+  g_assert_no_error (error);
+  g_assert_false (vmstate_blob_add (blob, max_id, s, &error));
+  g_assert_error (error, VMSTATE_ERROR, VMSTATE_ERROR_DUPLICATE_ID);
+  g_assert_true (vmstate_blob_contains (blob, max_id));
+}
+
+static void
+test_large (void)
+{
+  g_autoptr(VmstateBlob) blob = vmstate_blob_new ();
+  g_autoptr(GBytes) big = test_make_state (8 * 1024 * 1024, 3);
+  g_autoptr(GBytes) out = NULL;
+  g_autoptr(VmstateBlob) parsed = NULL;
+  g_autoptr(GError) error = NULL;
+
+  for (int i = 0; i < 8; i++)
+    {
+      g_autofree char *id = g_strdup_printf ("h%d", i);
+      g_assert_true (vmstate_blob_add (blob, id, big, &error));
+    }
+  out = vmstate_blob_to_bytes (blob);
+  parsed = vmstate_blob_new_from_bytes (out, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_bytes_equal (vmstate_blob_get_state (parsed, "h7"), big));
+}
+
+static void
+test_error_domain (void)
+{
+  /* Codes survive a trip through the D-Bus error name. */
+  g_autoptr(GError) error = g_error_new_literal (VMSTATE_ERROR, VMSTATE_ERROR_STATE_TOO_LARGE, "x");
+  g_autofree char *name = g_dbus_error_encode_gerror (error);
+  g_autoptr(GError) back = NULL;
+
+  g_assert_cmpstr (name, ==, "org.libvmstate.Error.StateTooLarge");
+  back = g_dbus_error_new_for_dbus_error (name, "x");
+  g_assert_error (back, VMSTATE_ERROR, VMSTATE_ERROR_STATE_TOO_LARGE);
+  g_assert_true (g_type_is_a (VMSTATE_TYPE_ERROR, G_TYPE_ENUM));
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/blob/known-bytes", test_known_bytes);
+  g_test_add_func ("/blob/roundtrip-slices", test_roundtrip_slices);
+  g_test_add_func ("/blob/padding", test_padding);
+  g_test_add_func ("/blob/errors", test_errors);
+  g_test_add_func ("/blob/add-errors", test_add_errors);
+  g_test_add_func ("/blob/large", test_large);
+  g_test_add_func ("/blob/error-domain", test_error_domain);
+
+  return g_test_run ();
+}

@@ -1,0 +1,662 @@
+/* test-collector.c: VmstateCollector against real helper processes on a
+ * real, private dbus-daemon (GTestDBus)
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include <glib/gstdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vmstate-test-util.h"
+
+typedef struct
+{
+  GTestDBus        *bus;
+  VmstateCollector *collector;
+  char             *tmpdir;
+} Fixture;
+
+static void
+fixture_setup (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+
+  f->bus = g_test_dbus_new (G_TEST_DBUS_NONE);
+  g_test_dbus_up (f->bus);
+  f->collector = vmstate_collector_new_for_address_sync (g_test_dbus_get_bus_address (f->bus),
+                                                         NULL, &error);
+  g_assert_no_error (error);
+  f->tmpdir = g_dir_make_tmp ("vmstate-test-XXXXXX", &error);
+  g_assert_no_error (error);
+}
+
+static void
+fixture_teardown (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GDir) dir = g_dir_open (f->tmpdir, 0, NULL);
+  const char *name;
+
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *path = g_build_filename (f->tmpdir, name, NULL);
+      g_unlink (path);
+    }
+  g_rmdir (f->tmpdir);
+  g_free (f->tmpdir);
+  g_clear_object (&f->collector);
+  g_test_dbus_down (f->bus);
+  g_object_unref (f->bus);
+}
+
+static GBytes *
+save_ok (Fixture *f)
+{
+  g_autoptr(GError) error = NULL;
+  GBytes *blob = vmstate_collector_save_sync (f->collector, NULL, &error);
+
+  g_assert_no_error (error);
+  g_assert_nonnull (blob);
+  return blob;
+}
+
+/* Asserts a failed save: the error, and that its message names what it
+ * must (the helper's Id and unique name, the cause). */
+static void
+save_fails (Fixture *f, int code, const char *must_contain, ...)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) blob = vmstate_collector_save_sync (f->collector, NULL, &error);
+  va_list ap;
+
+  g_assert_null (blob);
+  g_assert_error (error, VMSTATE_ERROR, code);
+  g_test_message ("save failed as expected: %s", error->message);
+  va_start (ap, must_contain);
+  for (const char *s = must_contain; s != NULL; s = va_arg (ap, const char *))
+    g_assert_nonnull (strstr (error->message, s));
+  va_end (ap);
+}
+
+static void
+load_fails (Fixture *f, GBytes *blob, int code, const char *must_contain)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_assert_false (vmstate_collector_load_sync (f->collector, blob, NULL, &error));
+  g_assert_error (error, VMSTATE_ERROR, code);
+  g_test_message ("load failed as expected: %s", error->message);
+  if (must_contain != NULL)
+    g_assert_nonnull (strstr (error->message, must_contain));
+}
+
+static GBytes *
+blob_of (const char *first_id, ...)
+{
+  g_autoptr(VmstateBlob) blob = vmstate_blob_new ();
+  va_list ap;
+
+  va_start (ap, first_id);
+  for (const char *id = first_id; id != NULL; id = va_arg (ap, const char *))
+    {
+      GBytes *state = va_arg (ap, GBytes *);
+      g_autoptr(GError) error = NULL;
+
+      vmstate_blob_add (blob, id, state, &error);
+      g_assert_no_error (error);
+      g_bytes_unref (state);
+    }
+  va_end (ap);
+  return vmstate_blob_to_bytes (blob);
+}
+
+static void
+test_list (Fixture *f, gconstpointer data)
+{
+  g_autoptr(TestHelper) b = test_helper_spawn ("--id", "net0", NULL);
+  g_autoptr(TestHelper) a = test_helper_spawn ("--id", "fw", NULL);
+  g_autoptr(GPtrArray) helpers = NULL;
+  g_autoptr(GError) error = NULL;
+  VmstateHelper *h;
+
+  helpers = vmstate_collector_list_helpers_sync (f->collector, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (helpers->len, ==, 2);
+
+  /* sorted by Id */
+  h = g_ptr_array_index (helpers, 0);
+  g_assert_cmpstr (vmstate_helper_get_id (h), ==, "fw");
+  g_assert_cmpstr (vmstate_helper_get_unique_name (h), ==, a->unique_name);
+  g_assert_cmpuint (vmstate_helper_get_pid (h), ==, a->pid);
+  h = g_ptr_array_index (helpers, 1);
+  g_assert_cmpstr (vmstate_helper_get_id (h), ==, "net0");
+  g_assert_cmpstr (vmstate_helper_get_unique_name (h), ==, b->unique_name);
+  g_assert_cmpuint (vmstate_helper_get_pid (h), ==, b->pid);
+}
+
+static void
+test_empty_bus (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GBytes) blob = save_ok (f);
+  static const guint8 empty[4] = { 0, 0, 0, 0 };
+  g_autoptr(GPtrArray) helpers = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_cmpmem (g_bytes_get_data (blob, NULL), g_bytes_get_size (blob), empty, 4);
+  g_assert_true (vmstate_collector_load_sync (f->collector, blob, NULL, &error));
+  g_assert_no_error (error);
+  helpers = vmstate_collector_list_helpers_sync (f->collector, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (helpers->len, ==, 0);
+}
+
+static void
+test_roundtrip (Fixture *f, gconstpointer data)
+{
+  const struct { const char *id; const char *size; int seed; } spec[] = {
+    { "tpm", "0", 1 },
+    { "net0", "16384", 2 },
+    { "big", "1048576", 3 },
+    { "a", "1", 4 },
+  };
+  TestHelper *src[G_N_ELEMENTS (spec)];
+  TestHelper *dst[G_N_ELEMENTS (spec)];
+  g_autoptr(GBytes) blob = NULL;
+  g_autoptr(VmstateBlob) parsed = NULL;
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) ids = NULL;
+
+  for (guint i = 0; i < G_N_ELEMENTS (spec); i++)
+    {
+      g_autofree char *seed = g_strdup_printf ("%d", spec[i].seed);
+      src[i] = test_helper_spawn ("--id", spec[i].id, "--state-size", spec[i].size,
+                                  "--state-seed", seed, NULL);
+    }
+
+  blob = save_ok (f);
+  for (guint i = 0; i < G_N_ELEMENTS (spec); i++)
+    test_helper_free (src[i]);
+
+  /* The blob holds exactly these states, in Id order. */
+  parsed = vmstate_blob_new_from_bytes (blob, &error);
+  g_assert_no_error (error);
+  ids = vmstate_blob_get_ids (parsed);
+  g_assert_cmpuint (g_strv_length (ids), ==, 4);
+  g_assert_cmpstr (ids[0], ==, "a");
+  g_assert_cmpstr (ids[1], ==, "big");
+  g_assert_cmpstr (ids[2], ==, "net0");
+  g_assert_cmpstr (ids[3], ==, "tpm");
+  for (guint i = 0; i < G_N_ELEMENTS (spec); i++)
+    {
+      g_autoptr(GBytes) expected = test_make_state (atoi (spec[i].size), spec[i].seed);
+      g_assert_true (g_bytes_equal (vmstate_blob_get_state (parsed, spec[i].id), expected));
+    }
+  /* No padding: the blob is exactly its entries. */
+  g_assert_cmpuint (g_bytes_get_size (blob), ==, vmstate_blob_get_size (parsed));
+
+  /* Fresh helpers with other states load it and get the saved ones. */
+  for (guint i = 0; i < G_N_ELEMENTS (spec); i++)
+    dst[i] = test_helper_spawn ("--id", spec[i].id, "--state-size", "7", NULL);
+  g_assert_true (vmstate_collector_load_sync (f->collector, blob, NULL, &error));
+  g_assert_no_error (error);
+  for (guint i = 0; i < G_N_ELEMENTS (spec); i++)
+    {
+      g_autoptr(GBytes) expected = test_make_state (atoi (spec[i].size), spec[i].seed);
+      test_helper_expect_loaded (dst[i], expected);
+    }
+
+  /* Saving the loaded helpers gives the same bytes. */
+  {
+    g_autoptr(GBytes) again = save_ok (f);
+    g_assert_true (g_bytes_equal (again, blob));
+  }
+
+  for (guint i = 0; i < G_N_ELEMENTS (spec); i++)
+    test_helper_free (dst[i]);
+}
+
+static void
+on_saved (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  GBytes **out = user_data;
+  g_autoptr(GError) error = NULL;
+
+  *out = vmstate_collector_save_finish (VMSTATE_COLLECTOR (source), result, &error);
+  g_assert_no_error (error);
+}
+
+/* With a barrier, every helper's Save waits until all of them are inside
+ * Save: a collector that called them one by one would time out here.
+ * Without one, more helpers than max-in-flight check the call window. */
+static void
+test_concurrent (Fixture *f, gconstpointer data)
+{
+  const guint n = GPOINTER_TO_UINT (data) & 0xffff;
+  const gboolean barrier = GPOINTER_TO_UINT (data) >> 16;
+  g_autoptr(GPtrArray) helpers = g_ptr_array_new_with_free_func ((GDestroyNotify) test_helper_free);
+  g_autofree char *count = g_strdup_printf ("%u", n);
+  GBytes *blob = NULL;
+  g_autoptr(VmstateBlob) parsed = NULL;
+  g_autoptr(GError) error = NULL;
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autofree char *id = g_strdup_printf ("helper-%02u", i);
+      if (barrier)
+        g_ptr_array_add (helpers, test_helper_spawn ("--id", id, "--barrier-dir", f->tmpdir,
+                                                     "--barrier-count", count, NULL));
+      else
+        g_ptr_array_add (helpers, test_helper_spawn ("--id", id, NULL));
+    }
+
+  vmstate_collector_set_timeout_msec (f->collector, 20000);
+  /* The async API, on the default main context. */
+  vmstate_collector_save_async (f->collector, NULL, on_saved, &blob);
+  while (blob == NULL)
+    g_main_context_iteration (NULL, TRUE);
+
+  parsed = vmstate_blob_new_from_bytes (blob, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (vmstate_blob_get_n_entries (parsed), ==, n);
+  g_bytes_unref (blob);
+}
+
+static void
+test_save_error (Fixture *f, gconstpointer data)
+{
+  g_autoptr(TestHelper) ok = test_helper_spawn ("--id", "good", NULL);
+  g_autoptr(TestHelper) bad = test_helper_spawn ("--id", "bad", "--save-error", "disk on fire", NULL);
+
+  save_fails (f, VMSTATE_ERROR_HELPER_FAILED, "'bad'", bad->unique_name, "disk on fire", NULL);
+}
+
+static void
+test_save_timeout (Fixture *f, gconstpointer data)
+{
+  g_autoptr(TestHelper) ok = test_helper_spawn ("--id", "good", NULL);
+  g_autoptr(TestHelper) slow = test_helper_spawn ("--id", "slow", "--save-delay-ms", "60000", NULL);
+
+  vmstate_collector_set_timeout_msec (f->collector, 300);
+  save_fails (f, VMSTATE_ERROR_TIMED_OUT, "'slow'", slow->unique_name, "300 ms", NULL);
+}
+
+static void
+test_save_too_large_collector (Fixture *f, gconstpointer data)
+{
+  /* The helper allows it, the collector does not (QEMU's 1 MiB). */
+  g_autoptr(TestHelper) big = test_helper_spawn ("--id", "big", "--state-size", "1048577",
+                                                 "--max-state-size", "2097152", NULL);
+
+  save_fails (f, VMSTATE_ERROR_STATE_TOO_LARGE, "'big'", big->unique_name, "1048577", NULL);
+}
+
+static void
+test_save_too_large_service (Fixture *f, gconstpointer data)
+{
+  /* The helper itself refuses; its error code survives the bus. */
+  g_autoptr(TestHelper) big = test_helper_spawn ("--id", "big", "--state-size", "1048577", NULL);
+
+  vmstate_collector_set_max_state_size (f->collector, 4 * 1048576);
+  save_fails (f, VMSTATE_ERROR_STATE_TOO_LARGE, "'big'", big->unique_name,
+              "org.libvmstate.Error.StateTooLarge", NULL);
+}
+
+static void
+test_save_max_size_exact (Fixture *f, gconstpointer data)
+{
+  g_autoptr(TestHelper) big = test_helper_spawn ("--id", "big", "--state-size", "1048576", NULL);
+  g_autoptr(GBytes) blob = save_ok (f);
+
+  g_assert_cmpuint (g_bytes_get_size (blob), ==, 4 + 4 + 3 + 4 + 1048576);
+}
+
+static void
+test_save_crash (Fixture *f, gconstpointer data)
+{
+  g_autoptr(TestHelper) ok = test_helper_spawn ("--id", "good", NULL);
+  g_autoptr(TestHelper) dying = test_helper_spawn ("--id", "dying", "--save-crash", NULL);
+
+  save_fails (f, VMSTATE_ERROR_HELPER_VANISHED, "'dying'", dying->unique_name, NULL);
+}
+
+static void
+test_save_vanished (Fixture *f, gconstpointer data)
+{
+  g_autoptr(TestHelper) leaving = test_helper_spawn ("--id", "leaving", "--exit-on-id-read", NULL);
+
+  save_fails (f, VMSTATE_ERROR_HELPER_VANISHED, "'leaving'", leaving->unique_name, "Save", NULL);
+}
+
+static void
+test_save_duplicate (Fixture *f, gconstpointer data)
+{
+  g_autoptr(TestHelper) a = test_helper_spawn ("--id", "same", NULL);
+  g_autoptr(TestHelper) b = test_helper_spawn ("--id", "same", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) helpers = NULL;
+
+  save_fails (f, VMSTATE_ERROR_DUPLICATE_ID, "'same'", a->unique_name, b->unique_name, NULL);
+  helpers = vmstate_collector_list_helpers_sync (f->collector, NULL, &error);
+  g_assert_error (error, VMSTATE_ERROR, VMSTATE_ERROR_DUPLICATE_ID);
+  g_assert_null (helpers);
+}
+
+static void
+test_save_invalid_id (Fixture *f, gconstpointer data)
+{
+  const char *kind = data;
+  g_autoptr(TestHelper) good = test_helper_spawn ("--id", "good", NULL);
+  g_autoptr(TestHelper) bad = NULL;
+  const char *expect;
+
+  if (g_str_equal (kind, "empty"))
+    {
+      bad = test_helper_spawn ("--raw-id-len", "0", NULL);
+      expect = "empty";
+    }
+  else if (g_str_equal (kind, "long"))
+    {
+      bad = test_helper_spawn ("--raw-id-len", "256", NULL);
+      expect = "256 bytes";
+    }
+  else if (g_str_equal (kind, "not-string"))
+    {
+      bad = test_helper_spawn ("--raw-id-type", "i", NULL);
+      expect = "not a string";
+    }
+  else
+    {
+      bad = test_helper_spawn ("--raw-no-object", NULL);
+      expect = "Id";
+    }
+
+  {
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GBytes) blob = vmstate_collector_save_sync (f->collector, NULL, &error);
+
+    g_assert_null (blob);
+    g_assert_nonnull (error);
+    g_test_message ("save failed as expected: %s", error->message);
+    g_assert_true (error->domain == VMSTATE_ERROR);
+    g_assert_nonnull (strstr (error->message, bad->unique_name));
+    g_assert_nonnull (strstr (error->message, expect));
+  }
+}
+
+static void
+test_save_bad_reply (Fixture *f, gconstpointer data)
+{
+  g_autoptr(TestHelper) bad = test_helper_spawn ("--raw-wrong-reply", "--id", "wrong", NULL);
+
+  save_fails (f, VMSTATE_ERROR_BAD_REPLY, "'wrong'", bad->unique_name, "(s)", NULL);
+}
+
+static void
+test_required_subset (Fixture *f, gconstpointer data)
+{
+  g_autoptr(TestHelper) a = test_helper_spawn ("--id", "a", NULL);
+  g_autoptr(TestHelper) b = test_helper_spawn ("--id", "b", "--save-error", "must not be called", NULL);
+  const char *ids[] = { "a", NULL };
+  g_autoptr(GBytes) blob = NULL;
+  g_autoptr(VmstateBlob) parsed = NULL;
+  g_autoptr(GError) error = NULL;
+
+  vmstate_collector_set_required_ids (f->collector, ids);
+  blob = save_ok (f);
+  parsed = vmstate_blob_new_from_bytes (blob, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (vmstate_blob_get_n_entries (parsed), ==, 1);
+  g_assert_true (vmstate_blob_contains (parsed, "a"));
+}
+
+static void
+test_required_missing (Fixture *f, gconstpointer data)
+{
+  g_autoptr(TestHelper) a = test_helper_spawn ("--id", "a", NULL);
+  const char *ids[] = { "a", "zz", "yy", NULL };
+  g_autoptr(GBytes) blob = blob_of ("a", test_make_state (3, 0), NULL);
+
+  vmstate_collector_set_required_ids (f->collector, ids);
+  save_fails (f, VMSTATE_ERROR_MISSING_HELPER, "'zz'", "'yy'", "2 required helpers", NULL);
+  load_fails (f, blob, VMSTATE_ERROR_MISSING_HELPER, "'zz'");
+}
+
+/* After a refused load, a valid load must be the first one the helper
+ * sees: proof that the refused one called nobody. */
+static void
+assert_nothing_loaded (Fixture *f, TestHelper *helper, const char *id)
+{
+  g_autoptr(GBytes) state = test_make_state (5, 99);
+  g_autoptr(VmstateBlob) blob = vmstate_blob_new ();
+  g_autoptr(GBytes) bytes = NULL;
+  g_autoptr(GError) error = NULL;
+  const char * const *saved = vmstate_collector_get_required_ids (f->collector);
+  g_auto(GStrv) required = g_strdupv ((char **) saved);
+
+  vmstate_collector_set_required_ids (f->collector, NULL);
+  vmstate_blob_add (blob, id, state, &error);
+  g_assert_no_error (error);
+  bytes = vmstate_blob_to_bytes (blob);
+  g_assert_true (vmstate_collector_load_sync (f->collector, bytes, NULL, &error));
+  g_assert_no_error (error);
+  test_helper_expect_loaded (helper, state);
+  vmstate_collector_set_required_ids (f->collector, (const char * const *) required);
+}
+
+static void
+test_load_invalid (Fixture *f, gconstpointer data)
+{
+  g_autoptr(TestHelper) a = test_helper_spawn ("--id", "a", NULL);
+  g_autoptr(TestHelper) b = test_helper_spawn ("--id", "b", NULL);
+  g_autoptr(GBytes) good = blob_of ("a", test_make_state (10, 1), "b", test_make_state (20, 2), NULL);
+  gsize size;
+  const guint8 *p = g_bytes_get_data (good, &size);
+  guint8 *buf;
+
+  /* truncated: the last byte of b's state is missing */
+  {
+    g_autoptr(GBytes) bad = g_bytes_new (p, size - 1);
+    load_fails (f, bad, VMSTATE_ERROR_INVALID_BLOB, "'b'");
+  }
+  /* too short for the count */
+  {
+    g_autoptr(GBytes) bad = g_bytes_new (p, 3);
+    load_fails (f, bad, VMSTATE_ERROR_INVALID_BLOB, "too short");
+  }
+  /* count larger than the entries */
+  buf = g_memdup2 (p, size);
+  buf[3] = 3;
+  {
+    g_autoptr(GBytes) bad = g_bytes_new_take (buf, size);
+    load_fails (f, bad, VMSTATE_ERROR_INVALID_BLOB, "entr");
+  }
+  /* a state length past the end: a's length says 0xffff */
+  buf = g_memdup2 (p, size);
+  buf[4 + 4 + 1 + 2] = 0xff;
+  buf[4 + 4 + 1 + 3] = 0xff;
+  {
+    g_autoptr(GBytes) bad = g_bytes_new_take (buf, size);
+    load_fails (f, bad, VMSTATE_ERROR_INVALID_BLOB, "'a'");
+  }
+  /* id length 0 */
+  buf = g_memdup2 (p, size);
+  buf[7] = 0;
+  {
+    g_autoptr(GBytes) bad = g_bytes_new_take (buf, size);
+    load_fails (f, bad, VMSTATE_ERROR_INVALID_ID, "empty");
+  }
+  /* id length 256 */
+  buf = g_memdup2 (p, size);
+  buf[6] = 1;
+  buf[7] = 0;
+  {
+    g_autoptr(GBytes) bad = g_bytes_new_take (buf, size);
+    load_fails (f, bad, VMSTATE_ERROR_INVALID_BLOB, NULL);
+  }
+  /* duplicate ids: rename b to a */
+  buf = g_memdup2 (p, size);
+  buf[4 + 4 + 1 + 4 + 10 + 4] = 'a';
+  {
+    g_autoptr(GBytes) bad = g_bytes_new_take (buf, size);
+    load_fails (f, bad, VMSTATE_ERROR_DUPLICATE_ID, "'a'");
+  }
+  /* garbage after the entries */
+  buf = g_malloc0 (size + 8);
+  memcpy (buf, p, size);
+  buf[size + 5] = 1;
+  {
+    g_autoptr(GBytes) bad = g_bytes_new_take (buf, size + 8);
+    load_fails (f, bad, VMSTATE_ERROR_INVALID_BLOB, "non-zero");
+  }
+  /* an unknown Id */
+  {
+    g_autoptr(GBytes) bad = blob_of ("a", test_make_state (1, 1), "ghost", test_make_state (1, 1), NULL);
+    load_fails (f, bad, VMSTATE_ERROR_MISSING_HELPER, "'ghost'");
+  }
+  /* a state over max-state-size */
+  {
+    g_autoptr(GBytes) bad = blob_of ("a", test_make_state (1048577, 1), NULL);
+    load_fails (f, bad, VMSTATE_ERROR_STATE_TOO_LARGE, "'a'");
+  }
+
+  assert_nothing_loaded (f, a, "a");
+  assert_nothing_loaded (f, b, "b");
+}
+
+static void
+test_load_padded (Fixture *f, gconstpointer data)
+{
+  /* QEMU pads its payload with zeros: 16 bytes of state give 32. */
+  g_autoptr(TestHelper) a = test_helper_spawn ("--id", "a", NULL);
+  g_autoptr(GBytes) state = test_make_state (5, 7);
+  g_autoptr(GBytes) good = blob_of ("a", g_bytes_ref (state), NULL);
+  g_autoptr(GByteArray) padded = g_byte_array_new ();
+  g_autoptr(GBytes) bytes = NULL;
+  g_autoptr(GError) error = NULL;
+  static const guint8 zeros[32] = { 0 };
+
+  g_byte_array_append (padded, g_bytes_get_data (good, NULL), g_bytes_get_size (good));
+  g_byte_array_append (padded, zeros, 32 - padded->len);
+  bytes = g_byte_array_free_to_bytes (g_steal_pointer (&padded));
+  g_assert_true (vmstate_collector_load_sync (f->collector, bytes, NULL, &error));
+  g_assert_no_error (error);
+  test_helper_expect_loaded (a, state);
+}
+
+static void
+test_load_error (Fixture *f, gconstpointer data)
+{
+  g_autoptr(TestHelper) a = test_helper_spawn ("--id", "a", "--load-error", "version 9 is newer than 2", NULL);
+  g_autoptr(GBytes) blob = blob_of ("a", test_make_state (4, 0), NULL);
+
+  load_fails (f, blob, VMSTATE_ERROR_HELPER_FAILED, "version 9 is newer than 2");
+  {
+    g_autoptr(GError) error = NULL;
+    vmstate_collector_load_sync (f->collector, blob, NULL, &error);
+    g_assert_nonnull (strstr (error->message, a->unique_name));
+    g_assert_nonnull (strstr (error->message, "'a'"));
+  }
+}
+
+static void
+test_load_crash (Fixture *f, gconstpointer data)
+{
+  g_autoptr(TestHelper) a = test_helper_spawn ("--id", "a", "--load-crash", NULL);
+  g_autoptr(GBytes) blob = blob_of ("a", test_make_state (4, 0), NULL);
+
+  load_fails (f, blob, VMSTATE_ERROR_HELPER_VANISHED, a->unique_name);
+}
+
+static void
+test_load_required_state_missing (Fixture *f, gconstpointer data)
+{
+  g_autoptr(TestHelper) a = test_helper_spawn ("--id", "a", NULL);
+  g_autoptr(TestHelper) b = test_helper_spawn ("--id", "b", NULL);
+  const char *ids[] = { "a", "b", NULL };
+  g_autoptr(GBytes) blob = blob_of ("a", test_make_state (4, 0), NULL);
+
+  vmstate_collector_set_required_ids (f->collector, ids);
+  load_fails (f, blob, VMSTATE_ERROR_MISSING_STATE, "'b'");
+  assert_nothing_loaded (f, a, "a");
+}
+
+static void
+test_load_extra_helper (Fixture *f, gconstpointer data)
+{
+  /* Like QEMU: a helper on the bus without an entry is left alone. */
+  g_autoptr(TestHelper) a = test_helper_spawn ("--id", "a", NULL);
+  g_autoptr(TestHelper) extra = test_helper_spawn ("--id", "extra", "--load-error", "must not be called", NULL);
+  g_autoptr(GBytes) state = test_make_state (4, 0);
+  g_autoptr(GBytes) blob = blob_of ("a", g_bytes_ref (state), NULL);
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (vmstate_collector_load_sync (f->collector, blob, NULL, &error));
+  g_assert_no_error (error);
+  test_helper_expect_loaded (a, state);
+}
+
+static void
+test_cancel (Fixture *f, gconstpointer data)
+{
+  g_autoptr(TestHelper) slow = test_helper_spawn ("--id", "slow", "--save-delay-ms", "60000", NULL);
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) blob = NULL;
+
+  g_cancellable_cancel (cancellable);
+  blob = vmstate_collector_save_sync (f->collector, cancellable, &error);
+  g_assert_null (blob);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+}
+
+static void
+test_bad_address (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(VmstateCollector) c =
+    vmstate_collector_new_for_address_sync ("unix:path=/nonexistent/vmstate-bus", NULL, &error);
+
+  g_assert_null (c);
+  g_assert_nonnull (error);
+  g_assert_nonnull (strstr (error->message, "/nonexistent/vmstate-bus"));
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+
+#define ADD(path, func, data) \
+  g_test_add (path, Fixture, data, fixture_setup, func, fixture_teardown)
+
+  ADD ("/collector/list", test_list, NULL);
+  ADD ("/collector/empty-bus", test_empty_bus, NULL);
+  ADD ("/collector/roundtrip", test_roundtrip, NULL);
+  ADD ("/collector/save/concurrent", test_concurrent, GUINT_TO_POINTER (8 | (1 << 16)));
+  ADD ("/collector/save/window", test_concurrent, GUINT_TO_POINTER (70));
+  ADD ("/collector/save/helper-error", test_save_error, NULL);
+  ADD ("/collector/save/timeout", test_save_timeout, NULL);
+  ADD ("/collector/save/too-large/collector", test_save_too_large_collector, NULL);
+  ADD ("/collector/save/too-large/service", test_save_too_large_service, NULL);
+  ADD ("/collector/save/max-size-exact", test_save_max_size_exact, NULL);
+  ADD ("/collector/save/crash", test_save_crash, NULL);
+  ADD ("/collector/save/vanished", test_save_vanished, NULL);
+  ADD ("/collector/save/duplicate-id", test_save_duplicate, NULL);
+  ADD ("/collector/save/invalid-id/empty", test_save_invalid_id, "empty");
+  ADD ("/collector/save/invalid-id/long", test_save_invalid_id, "long");
+  ADD ("/collector/save/invalid-id/not-string", test_save_invalid_id, "not-string");
+  ADD ("/collector/save/invalid-id/missing", test_save_invalid_id, "missing");
+  ADD ("/collector/save/bad-reply", test_save_bad_reply, NULL);
+  ADD ("/collector/save/cancel", test_cancel, NULL);
+  ADD ("/collector/required/subset", test_required_subset, NULL);
+  ADD ("/collector/required/missing", test_required_missing, NULL);
+  ADD ("/collector/load/invalid", test_load_invalid, NULL);
+  ADD ("/collector/load/padded", test_load_padded, NULL);
+  ADD ("/collector/load/helper-error", test_load_error, NULL);
+  ADD ("/collector/load/crash", test_load_crash, NULL);
+  ADD ("/collector/load/required-state-missing", test_load_required_state_missing, NULL);
+  ADD ("/collector/load/extra-helper", test_load_extra_helper, NULL);
+  g_test_add_func ("/collector/bad-address", test_bad_address);
+
+  return g_test_run ();
+}

@@ -1,0 +1,388 @@
+/* vmstate-test-helper.c: a helper process for the tests
+ *
+ * A VmstateService with a deterministic state and switches for every
+ * way a helper can misbehave, plus a "raw" mode that speaks the protocol
+ * by hand so it can break the contract (bad Ids, wrong reply types).
+ *
+ * It prints "READY <unique-name> <pid>" once it is on the bus, and
+ * "LOADED <size> <sha256>" after every successful Load. It exits when its
+ * stdin closes, so a test that dies leaves no helper behind.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include <glib-unix.h>
+#include <libvmstate/libvmstate.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+static char *opt_address;
+static char *opt_id;
+static gint64 opt_state_size = 16;
+static int opt_state_seed;
+static int opt_save_delay_ms;
+static char *opt_save_error;
+static gboolean opt_save_crash;
+static char *opt_load_error;
+static gboolean opt_load_crash;
+static gboolean opt_exit_on_id_read;
+static int opt_max_state_size = -1;
+static char *opt_barrier_dir;
+static int opt_barrier_count;
+static char *opt_raw_id_type;
+static gboolean opt_raw_no_object;
+static gboolean opt_raw_wrong_reply;
+static int opt_raw_id_len = -1;
+
+static GOptionEntry entries[] = {
+  { "address", 0, 0, G_OPTION_ARG_STRING, &opt_address, "Bus address (default: DBUS_SESSION_BUS_ADDRESS)", "ADDR" },
+  { "id", 0, 0, G_OPTION_ARG_STRING, &opt_id, "Helper Id", "ID" },
+  { "state-size", 0, 0, G_OPTION_ARG_INT64, &opt_state_size, "Size of the state", "N" },
+  { "state-seed", 0, 0, G_OPTION_ARG_INT, &opt_state_seed, "Seed of the state pattern", "S" },
+  { "save-delay-ms", 0, 0, G_OPTION_ARG_INT, &opt_save_delay_ms, "Answer Save after this long", "MS" },
+  { "save-error", 0, 0, G_OPTION_ARG_STRING, &opt_save_error, "Answer Save with this error", "MSG" },
+  { "save-crash", 0, 0, G_OPTION_ARG_NONE, &opt_save_crash, "Die in Save", NULL },
+  { "load-error", 0, 0, G_OPTION_ARG_STRING, &opt_load_error, "Answer Load with this error", "MSG" },
+  { "load-crash", 0, 0, G_OPTION_ARG_NONE, &opt_load_crash, "Die in Load", NULL },
+  { "exit-on-id-read", 0, 0, G_OPTION_ARG_NONE, &opt_exit_on_id_read, "Leave the bus once the Id was read", NULL },
+  { "max-state-size", 0, 0, G_OPTION_ARG_INT, &opt_max_state_size, "The service's max-state-size", "N" },
+  { "barrier-dir", 0, 0, G_OPTION_ARG_FILENAME, &opt_barrier_dir, "Save waits until barrier-count helpers are in Save", "DIR" },
+  { "barrier-count", 0, 0, G_OPTION_ARG_INT, &opt_barrier_count, "See barrier-dir", "N" },
+  { "raw-id-type", 0, 0, G_OPTION_ARG_STRING, &opt_raw_id_type, "Raw mode: Id of this GVariant type (s or i)", "TYPE" },
+  { "raw-id-len", 0, 0, G_OPTION_ARG_INT, &opt_raw_id_len, "Raw mode: an Id of N 'x' bytes", "N" },
+  { "raw-no-object", 0, 0, G_OPTION_ARG_NONE, &opt_raw_no_object, "Raw mode: own the name, export nothing", NULL },
+  { "raw-wrong-reply", 0, 0, G_OPTION_ARG_NONE, &opt_raw_wrong_reply, "Raw mode: answer Save with (s)", NULL },
+  { NULL }
+};
+
+static GMainLoop *loop;
+
+static GBytes *
+make_state (gsize size, int seed)
+{
+  guint8 *data = g_malloc (size ? size : 1);
+  guint32 x = 2166136261u ^ (guint32) seed;
+
+  for (gsize i = 0; i < size; i++)
+    {
+      x = x * 16777619u + 1;
+      data[i] = x >> 24;
+    }
+  return g_bytes_new_take (data, size);
+}
+
+static void
+leave_now (void)
+{
+  fflush (stdout);
+  _exit (0);
+}
+
+/* The service */
+
+#define TEST_TYPE_SERVICE (test_service_get_type ())
+G_DECLARE_FINAL_TYPE (TestService, test_service, TEST, SERVICE, VmstateService)
+
+struct _TestService
+{
+  VmstateService parent_instance;
+  GBytes *state;
+};
+
+G_DEFINE_FINAL_TYPE (TestService, test_service, VMSTATE_TYPE_SERVICE)
+
+static gboolean
+barrier_reached (void)
+{
+  g_autoptr(GDir) dir = g_dir_open (opt_barrier_dir, 0, NULL);
+  int n = 0;
+
+  while (dir != NULL && g_dir_read_name (dir) != NULL)
+    n++;
+  return n >= opt_barrier_count;
+}
+
+static gboolean
+poll_barrier (gpointer user_data)
+{
+  GTask *task = user_data;
+  TestService *self = g_task_get_source_object (task);
+
+  if (!barrier_reached ())
+    return G_SOURCE_CONTINUE;
+  g_task_return_pointer (task, g_bytes_ref (self->state), (GDestroyNotify) g_bytes_unref);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+delayed_save (gpointer user_data)
+{
+  GTask *task = user_data;
+  TestService *self = g_task_get_source_object (task);
+
+  g_task_return_pointer (task, g_bytes_ref (self->state), (GDestroyNotify) g_bytes_unref);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+test_service_save_async (VmstateService      *service,
+                         GCancellable        *cancellable,
+                         GAsyncReadyCallback  callback,
+                         gpointer             user_data)
+{
+  TestService *self = TEST_SERVICE (service);
+  GTask *task = g_task_new (self, cancellable, callback, user_data);
+
+  if (opt_save_crash)
+    leave_now ();
+
+  if (opt_save_error != NULL)
+    {
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_FAILED, "%s", opt_save_error);
+      g_object_unref (task);
+      return;
+    }
+
+  if (opt_barrier_dir != NULL)
+    {
+      g_autofree char *mark = g_build_filename (opt_barrier_dir, opt_id, NULL);
+
+      g_file_set_contents (mark, "", 0, NULL);
+      g_timeout_add_full (G_PRIORITY_DEFAULT, 5, poll_barrier, task, g_object_unref);
+      return;
+    }
+
+  if (opt_save_delay_ms > 0)
+    {
+      g_timeout_add_full (G_PRIORITY_DEFAULT, opt_save_delay_ms, delayed_save, task, g_object_unref);
+      return;
+    }
+
+  g_task_return_pointer (task, g_bytes_ref (self->state), (GDestroyNotify) g_bytes_unref);
+  g_object_unref (task);
+}
+
+static GBytes *
+test_service_save_finish (VmstateService  *service,
+                          GAsyncResult    *result,
+                          GError         **error)
+{
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+static void
+test_service_load (VmstateService  *service,
+                   GBytes          *state,
+                   GError         **error)
+{
+  TestService *self = TEST_SERVICE (service);
+  g_autofree char *sum = NULL;
+
+  if (opt_load_crash)
+    leave_now ();
+
+  if (opt_load_error != NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s", opt_load_error);
+      return;
+    }
+
+  g_bytes_unref (self->state);
+  self->state = g_bytes_ref (state);
+  sum = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, state);
+  printf ("LOADED %" G_GSIZE_FORMAT " %s\n", g_bytes_get_size (state), sum);
+  fflush (stdout);
+}
+
+static void
+test_service_finalize (GObject *object)
+{
+  g_bytes_unref (TEST_SERVICE (object)->state);
+  G_OBJECT_CLASS (test_service_parent_class)->finalize (object);
+}
+
+static void
+test_service_class_init (TestServiceClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = test_service_finalize;
+  VMSTATE_SERVICE_CLASS (klass)->save_async = test_service_save_async;
+  VMSTATE_SERVICE_CLASS (klass)->save_finish = test_service_save_finish;
+  VMSTATE_SERVICE_CLASS (klass)->load = test_service_load;
+}
+
+static void
+test_service_init (TestService *self)
+{
+}
+
+/* Raw mode: the protocol by hand, to break it */
+
+static const char raw_xml[] =
+  "<node><interface name='org.qemu.VMState1'>"
+  "<method name='Save'><arg type='s' direction='out'/></method>"
+  "<method name='Load'><arg type='ay' direction='in'/></method>"
+  "</interface></node>";
+
+static gboolean
+exit_soon (gpointer user_data)
+{
+  g_dbus_connection_flush_sync (user_data, NULL, NULL);
+  leave_now ();
+  return G_SOURCE_REMOVE;
+}
+
+static void
+raw_method_call (GDBusConnection *connection, const char *sender, const char *path,
+                 const char *iface, const char *method, GVariant *params,
+                 GDBusMethodInvocation *invocation, gpointer user_data)
+{
+  if (g_str_equal (method, "Save"))
+    g_dbus_method_invocation_return_value (invocation, g_variant_new ("(s)", "not bytes"));
+  else
+    g_dbus_method_invocation_return_value (invocation, NULL);
+}
+
+static GVariant *
+raw_get_property (GDBusConnection *connection, const char *sender, const char *path,
+                  const char *iface, const char *prop, GError **error, gpointer user_data)
+{
+  if (opt_exit_on_id_read)
+    g_idle_add (exit_soon, connection);
+
+  if (g_strcmp0 (opt_raw_id_type, "i") == 0)
+    return g_variant_new_int32 (42);
+  if (opt_raw_id_len >= 0)
+    {
+      g_autofree char *id = g_strnfill (opt_raw_id_len, 'x');
+      return g_variant_new_string (id);
+    }
+  return g_variant_new_string (opt_id ? opt_id : "");
+}
+
+static const GDBusInterfaceVTable raw_vtable = {
+  .method_call = raw_method_call,
+  .get_property = raw_get_property,
+};
+
+static gboolean
+raw_mode (void)
+{
+  return opt_raw_id_type || opt_raw_no_object || opt_raw_wrong_reply || opt_raw_id_len >= 0;
+}
+
+static void
+export_raw (GDBusConnection *connection)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) reply = NULL;
+
+  if (!opt_raw_no_object)
+    {
+      g_autoptr(GDBusNodeInfo) node = g_dbus_node_info_new_for_xml (raw_xml, &error);
+      GDBusInterfaceInfo *iface;
+      GDBusPropertyInfo *id_prop = g_new0 (GDBusPropertyInfo, 1);
+      GDBusPropertyInfo **props = g_new0 (GDBusPropertyInfo *, 2);
+
+      g_assert_no_error (error);
+      iface = g_dbus_interface_info_ref (node->interfaces[0]);
+      id_prop->ref_count = 1;
+      id_prop->name = g_strdup ("Id");
+      id_prop->signature = g_strdup (g_strcmp0 (opt_raw_id_type, "i") == 0 ? "i" : "s");
+      id_prop->flags = G_DBUS_PROPERTY_INFO_FLAGS_READABLE;
+      props[0] = id_prop;
+      iface->properties = props;
+      g_dbus_connection_register_object (connection, "/org/qemu/VMState1", iface,
+                                         &raw_vtable, NULL, NULL, &error);
+      g_assert_no_error (error);
+    }
+
+  reply = g_dbus_connection_call_sync (connection, "org.freedesktop.DBus",
+                                       "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                                       "RequestName", g_variant_new ("(su)", "org.qemu.VMState1", 0),
+                                       NULL, G_DBUS_CALL_FLAGS_NONE, -1, NULL, &error);
+  g_assert_no_error (error);
+}
+
+/* --exit-on-id-read on a real service: once the answer to the Id query
+ * goes out (the only method return this helper sends before Save), leave
+ * the bus before any later call is dispatched. */
+static GDBusMessage *
+id_read_filter (GDBusConnection *connection, GDBusMessage *message,
+                gboolean incoming, gpointer user_data)
+{
+  if (!incoming &&
+      g_dbus_message_get_message_type (message) == G_DBUS_MESSAGE_TYPE_METHOD_RETURN)
+    g_idle_add (exit_soon, connection);
+  return message;
+}
+
+static gboolean
+on_stdin (int fd, GIOCondition condition, gpointer user_data)
+{
+  char buf[64];
+
+  if (read (fd, buf, sizeof buf) > 0)
+    return G_SOURCE_CONTINUE;
+  g_main_loop_quit (loop);
+  return G_SOURCE_REMOVE;
+}
+
+int
+main (int argc, char **argv)
+{
+  g_autoptr(GOptionContext) context = g_option_context_new ("- a libvmstate test helper");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GDBusConnection) connection = NULL;
+  g_autoptr(TestService) service = NULL;
+  const char *address;
+
+  g_option_context_add_main_entries (context, entries, NULL);
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    {
+      g_printerr ("%s\n", error->message);
+      return 2;
+    }
+
+  address = opt_address ? opt_address : g_getenv ("DBUS_SESSION_BUS_ADDRESS");
+  if (address == NULL)
+    {
+      g_printerr ("no bus address\n");
+      return 2;
+    }
+
+  connection = g_dbus_connection_new_for_address_sync (address,
+                                                       G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
+                                                       G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+                                                       NULL, NULL, &error);
+  if (connection == NULL)
+    {
+      g_printerr ("cannot connect: %s\n", error->message);
+      return 1;
+    }
+
+  if (raw_mode ())
+    export_raw (connection);
+  else
+    {
+      service = g_object_new (TEST_TYPE_SERVICE, "id", opt_id, NULL);
+      service->state = make_state (opt_state_size, opt_state_seed);
+      if (opt_max_state_size >= 0)
+        vmstate_service_set_max_state_size (VMSTATE_SERVICE (service), opt_max_state_size);
+      if (opt_exit_on_id_read)
+        g_dbus_connection_add_filter (connection, id_read_filter, NULL, NULL);
+      if (!vmstate_service_export (VMSTATE_SERVICE (service), connection, &error))
+        {
+          g_printerr ("cannot export: %s\n", error->message);
+          return 1;
+        }
+    }
+
+  loop = g_main_loop_new (NULL, FALSE);
+  g_unix_fd_add (0, G_IO_IN | G_IO_HUP | G_IO_ERR, on_stdin, NULL);
+  printf ("READY %s %d\n", g_dbus_connection_get_unique_name (connection), (int) getpid ());
+  fflush (stdout);
+  g_main_loop_run (loop);
+  g_main_loop_unref (loop);
+  return 0;
+}
