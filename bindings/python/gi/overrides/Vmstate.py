@@ -1,0 +1,134 @@
+# Vmstate.py: PyGObject override for libvmstate
+#
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Make VmstateService feel native in Python.
+
+A subclass writes:
+
+    class Counter(Vmstate.Service):
+        def do_save(self):
+            return self.count.to_bytes(8, "big")      # bytes or GLib.Bytes
+        def do_load(self, state):                     # state behaves like bytes
+            self.count = int.from_bytes(state, "big")
+
+The override wraps ``do_save`` and ``do_load`` of every subclass so that:
+
+- ``do_save`` may return ``bytes``, ``bytearray``, ``memoryview`` or
+  ``GLib.Bytes``;
+- ``do_load`` receives a ``bytes`` object (which also has ``get_data()``
+  and ``get_size()``, like ``GLib.Bytes``) and may simply end;
+- any exception raised by either becomes a ``GLib.Error`` whose message
+  carries the exception, so the collector gets a D-Bus error naming the
+  cause instead of a silent failure (PyGObject alone hands a plain
+  exception to C as a failure without an error, and prints it).
+
+``Vmstate.Service.run(address)`` exports the service on the bus at
+``address`` and runs a main loop until SIGINT/SIGTERM.
+"""
+
+import functools
+import logging
+import signal
+import sys
+
+from gi.repository import GLib, Gio
+
+from ..importer import modules
+from ..overrides import override
+
+Vmstate = modules["Vmstate"]._introspection_module
+
+__all__ = []
+
+_log = logging.getLogger("vmstate")
+
+
+class State(bytes):
+    """A helper's state as ``do_load`` receives it: ``bytes`` that also
+    answer ``get_data()`` and ``get_size()`` like ``GLib.Bytes``."""
+
+    def get_data(self):
+        return bytes(self)
+
+    def get_size(self):
+        return len(self)
+
+
+def _as_gerror(exc, what):
+    if isinstance(exc, GLib.Error):
+        return exc
+    _log.error("%s raised %s", what, type(exc).__name__, exc_info=exc)
+    return GLib.Error.new_literal(Vmstate.error_quark(),
+                                  "%s raised %s: %s" % (what, type(exc).__name__, exc),
+                                  Vmstate.Error.FAILED)
+
+
+def _to_gbytes(value, what):
+    if isinstance(value, GLib.Bytes):
+        return value
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return GLib.Bytes.new(bytes(value))
+    raise TypeError("%s must return bytes or GLib.Bytes, not %s" % (what, type(value).__name__))
+
+
+def _wrap_save(fn):
+    @functools.wraps(fn)
+    def do_save(self):
+        what = "%s.do_save()" % type(self).__name__
+        try:
+            return _to_gbytes(fn(self), what)
+        except Exception as exc:  # noqa: BLE001 - every failure must reach the collector
+            raise _as_gerror(exc, what) from exc
+    do_save._vmstate_wrapped = True
+    return do_save
+
+
+def _wrap_load(fn):
+    @functools.wraps(fn)
+    def do_load(self, state):
+        what = "%s.do_load()" % type(self).__name__
+        try:
+            data = state.get_data() if isinstance(state, GLib.Bytes) else state
+            fn(self, State(data if data is not None else b""))
+        except Exception as exc:  # noqa: BLE001
+            raise _as_gerror(exc, what) from exc
+    do_load._vmstate_wrapped = True
+    return do_load
+
+
+class Service(Vmstate.Service):
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        for name, wrap in (("do_save", _wrap_save), ("do_load", _wrap_load)):
+            fn = cls.__dict__.get(name)
+            if fn is not None and not getattr(fn, "_vmstate_wrapped", False):
+                setattr(cls, name, wrap(fn))
+
+    def run(self, address=None):
+        """Connect to the bus at ``address`` (default: the
+        ``DBUS_SESSION_BUS_ADDRESS`` environment variable), export the
+        service and run a main loop until SIGINT or SIGTERM. Returns the
+        exit status for ``sys.exit``."""
+        import os
+        address = address or os.environ.get("DBUS_SESSION_BUS_ADDRESS")
+        if not address:
+            raise ValueError("no bus address given and DBUS_SESSION_BUS_ADDRESS is not set")
+        flags = (Gio.DBusConnectionFlags.AUTHENTICATION_CLIENT |
+                 Gio.DBusConnectionFlags.MESSAGE_BUS_CONNECTION)
+        connection = Gio.DBusConnection.new_for_address_sync(address, flags, None, None)
+        self.export(connection)
+        loop = GLib.MainLoop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signum, loop.quit)
+        connection.connect("closed", lambda *args: loop.quit())
+        try:
+            loop.run()
+        finally:
+            self.unexport()
+            connection.close_sync(None)
+        return 0
+
+
+Service = override(Service)
+__all__.append("Service")
+__all__.append("State")
