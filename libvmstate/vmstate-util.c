@@ -90,7 +90,9 @@ _vmstate_describe_dbus_error (const GError *error)
   g_autoptr(GError) copy = g_error_copy (error);
 
   g_dbus_error_strip_remote_error (copy);
-  if (remote != NULL)
+  /* GDBus's encoding of a GError from a domain it does not know says
+   * nothing to an operator; the message is what matters then. */
+  if (remote != NULL && !g_str_has_prefix (remote, "org.gtk.GDBus.UnmappedGError."))
     return g_strdup_printf ("%s (%s)", copy->message, remote);
   return g_strdup (copy->message);
 }
