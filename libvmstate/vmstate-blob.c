@@ -37,7 +37,7 @@
 
 #include <string.h>
 
-#include "vmstate-blob.h"
+#include "vmstate-blob-private.h"
 #include "vmstate-error.h"
 #include "vmstate-util-private.h"
 
@@ -443,27 +443,16 @@ vmstate_blob_get_size (VmstateBlob *self)
   return self->payload_size;
 }
 
-/**
- * vmstate_blob_to_bytes:
- * @self: a #VmstateBlob
- *
- * Serializes the blob in QEMU's `dbus-vmstate` payload format, entries
- * sorted by Id, without padding.
- *
- * Returns: (transfer full): the payload
- *
- * Since: 1.0
- */
-GBytes *
-vmstate_blob_to_bytes (VmstateBlob *self)
+static GBytes *
+serialize (VmstateBlob *self,
+           gboolean     consume)
 {
   g_auto(GStrv) ids = NULL;
   guint8 *buf, *p;
-
-  g_return_val_if_fail (VMSTATE_IS_BLOB (self), NULL);
+  gsize size = self->payload_size;
 
   ids = vmstate_blob_get_ids (self);
-  buf = g_malloc (self->payload_size);
+  buf = g_malloc (size);
   p = write_be32 (buf, g_hash_table_size (self->entries));
 
   for (guint i = 0; ids[i] != NULL; i++)
@@ -480,8 +469,45 @@ vmstate_blob_to_bytes (VmstateBlob *self)
       if (state_len > 0)
         memcpy (p, state_data, state_len);
       p += state_len;
+
+      /* Let go of each state (for the collector: of the reply message
+       * it is a slice of) as soon as it is copied, so memory holds about
+       * one copy of the states rather than two. */
+      if (consume)
+        vmstate_blob_remove (self, ids[i]);
     }
 
-  g_assert ((gsize) (p - buf) == self->payload_size);
-  return g_bytes_new_take (buf, self->payload_size);
+  g_assert ((gsize) (p - buf) == size);
+  return g_bytes_new_take (buf, size);
+}
+
+/**
+ * vmstate_blob_to_bytes:
+ * @self: a #VmstateBlob
+ *
+ * Serializes the blob in QEMU's `dbus-vmstate` payload format, entries
+ * sorted by Id, without padding.
+ *
+ * Returns: (transfer full): the payload
+ *
+ * Since: 1.0
+ */
+GBytes *
+vmstate_blob_to_bytes (VmstateBlob *self)
+{
+  g_return_val_if_fail (VMSTATE_IS_BLOB (self), NULL);
+
+  return serialize (self, FALSE);
+}
+
+/*
+ * _vmstate_blob_consume_to_bytes:
+ *
+ * Like vmstate_blob_to_bytes(), but drops every entry once it is
+ * written: the blob is empty afterwards.
+ */
+GBytes *
+_vmstate_blob_consume_to_bytes (VmstateBlob *self)
+{
+  return serialize (self, TRUE);
 }

@@ -42,7 +42,7 @@
 
 #include <string.h>
 
-#include "vmstate-blob.h"
+#include "vmstate-blob-private.h"
 #include "vmstate-collector.h"
 #include "vmstate-error.h"
 #include "vmstate-helper-private.h"
@@ -1163,8 +1163,10 @@ save_done (Op *op)
       /* Ids were checked and are unique: this cannot fail. */
       added = vmstate_blob_add (blob, entry->id, entry->state, NULL);
       g_assert (added);
+      /* the blob holds the only reference from now on */
+      g_clear_pointer (&entry->state, g_bytes_unref);
     }
-  g_task_return_pointer (task, vmstate_blob_to_bytes (blob), (GDestroyNotify) g_bytes_unref);
+  g_task_return_pointer (task, _vmstate_blob_consume_to_bytes (blob), (GDestroyNotify) g_bytes_unref);
   g_object_unref (task);
 }
 
