@@ -1,0 +1,92 @@
+#!/usr/bin/python3
+# vmstate-py-helper.py: a helper written in Python on Vmstate.Service
+#
+# The Python twin of tests/vmstate-test-helper.c for the interop tests:
+# the same deterministic state, the same "READY <unique-name> <pid>" and
+# "LOADED <size> <sha256>" lines, and it exits when its stdin closes.
+#
+# SPDX-License-Identifier: LGPL-2.1-or-later
+
+import argparse
+import hashlib
+import os
+import sys
+
+import gi
+
+gi.require_version("Vmstate", "1.0")
+from gi.repository import Gio, GLib, Vmstate  # noqa: E402
+
+
+def make_state(size, seed):
+    out = bytearray(size)
+    x = (2166136261 ^ (seed & 0xFFFFFFFF)) & 0xFFFFFFFF
+    for i in range(size):
+        x = (x * 16777619 + 1) & 0xFFFFFFFF
+        out[i] = x >> 24
+    return bytes(out)
+
+
+class PyHelper(Vmstate.Service):
+    def __init__(self, state, save_error=None, load_error=None, **kw):
+        super().__init__(**kw)
+        self.state = state
+        self.save_error = save_error
+        self.load_error = load_error
+
+    def do_save(self):
+        if self.save_error is not None:
+            raise GLib.Error(self.save_error, "g-io-error-quark", Gio.IOErrorEnum.FAILED)
+        return GLib.Bytes.new(self.state)
+
+    def do_load(self, state):
+        if self.load_error is not None:
+            raise GLib.Error(self.load_error, "g-io-error-quark", Gio.IOErrorEnum.FAILED)
+        data = state.get_data() or b""
+        self.state = bytes(data)
+        print("LOADED", len(data), hashlib.sha256(data).hexdigest(), flush=True)
+
+
+def main():
+    p = argparse.ArgumentParser(description="a libvmstate helper in Python")
+    p.add_argument("--address", required=True)
+    p.add_argument("--id", required=True)
+    p.add_argument("--state-size", type=int, default=16)
+    p.add_argument("--state-seed", type=int, default=0)
+    p.add_argument("--save-error")
+    p.add_argument("--load-error")
+    args = p.parse_args()
+
+    conn = Gio.DBusConnection.new_for_address_sync(
+        args.address,
+        Gio.DBusConnectionFlags.AUTHENTICATION_CLIENT |
+        Gio.DBusConnectionFlags.MESSAGE_BUS_CONNECTION,
+        None, None)
+    service = PyHelper(make_state(args.state_size, args.state_seed),
+                       save_error=args.save_error, load_error=args.load_error,
+                       id=args.id)
+    service.export(conn)
+
+    loop = GLib.MainLoop()
+
+    def on_stdin(fd, condition):
+        if condition & GLib.IOCondition.IN:
+            try:
+                if os.read(fd, 64):
+                    return GLib.SOURCE_CONTINUE
+            except OSError:
+                pass
+        loop.quit()
+        return GLib.SOURCE_REMOVE
+
+    GLib.unix_fd_add_full(GLib.PRIORITY_DEFAULT, 0,
+                          GLib.IOCondition.IN | GLib.IOCondition.HUP | GLib.IOCondition.ERR,
+                          on_stdin)
+    print("READY", conn.get_unique_name(), os.getpid(), flush=True)
+    loop.run()
+    service.unexport()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
