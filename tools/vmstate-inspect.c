@@ -1,0 +1,283 @@
+/* vmstate-inspect.c: vmstate inspect
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "vmstate-tool.h"
+
+static gboolean opt_json;
+static char *opt_extract;
+static int opt_preview = 64;
+
+static const GOptionEntry inspect_entries[] = {
+  { "json", 'j', 0, G_OPTION_ARG_NONE, &opt_json, "Print JSON", NULL },
+  { "extract", 'x', 0, G_OPTION_ARG_FILENAME, &opt_extract,
+    "Write each state to a file in DIR (created if needed), named after its Id", "DIR" },
+  { "preview", 'p', 0, G_OPTION_ARG_INT, &opt_preview,
+    "Show the first BYTES bytes of each state as hex and ASCII (default 64, 0 for none)", "BYTES" },
+  { NULL }
+};
+
+static void
+inspect_add_options (GOptionContext *context)
+{
+  g_option_context_add_main_entries (context, inspect_entries, NULL);
+  g_option_context_set_description (context,
+    "FILE is a blob ('vmstate save' output, or a dbus-vmstate section payload)\n"
+    "or a QEMU migration stream (migrate \"exec:cat>FILE\"), whose sections are\n"
+    "walked, using the JSON description QEMU appends, to find the dbus-vmstate\n"
+    "section. Shows each entry's Id, size, SHA-256 and a preview.\n"
+    "With --extract, an Id's bytes outside [A-Za-z0-9_.-] (and a leading dot)\n"
+    "are written as %XX in its file name.");
+}
+
+static void
+json_string (GString    *out,
+             const char *str)
+{
+  g_string_append_c (out, '"');
+  for (const char *p = str; *p != '\0'; p++)
+    {
+      guchar c = *p;
+
+      if (c == '"' || c == '\\')
+        g_string_append_printf (out, "\\%c", c);
+      else if (c < 0x20 || c == 0x7f)
+        g_string_append_printf (out, "\\u%04x", c);
+      else
+        g_string_append_c (out, c);
+    }
+  g_string_append_c (out, '"');
+}
+
+/* An Id is 1..255 bytes of UTF-8 chosen by a helper: never trust it as a
+ * path. */
+static char *
+id_to_filename (const char *id)
+{
+  GString *name = g_string_new (NULL);
+
+  for (const char *p = id; *p != '\0'; p++)
+    {
+      guchar c = *p;
+
+      if (g_ascii_isalnum (c) || c == '_' || c == '-' || (c == '.' && p != id))
+        g_string_append_c (name, c);
+      else
+        g_string_append_printf (name, "%%%02X", c);
+    }
+  return g_string_free (name, FALSE);
+}
+
+static void
+print_preview (GString      *out,
+               const guint8 *data,
+               gsize         size)
+{
+  for (gsize line = 0; line < size; line += 16)
+    {
+      g_string_append_printf (out, "    %08" G_GSIZE_MODIFIER "x ", line);
+      for (gsize i = line; i < line + 16; i++)
+        {
+          if (i == line + 8)
+            g_string_append_c (out, ' ');
+          if (i < size)
+            g_string_append_printf (out, " %02x", data[i]);
+          else
+            g_string_append (out, "   ");
+        }
+      g_string_append (out, "  |");
+      for (gsize i = line; i < line + 16 && i < size; i++)
+        g_string_append_c (out, g_ascii_isprint (data[i]) ? data[i] : '.');
+      g_string_append (out, "|\n");
+    }
+}
+
+static int
+compare_strings (gconstpointer a,
+                 gconstpointer b)
+{
+  return strcmp (*(char * const *) a, *(char * const *) b);
+}
+
+static int
+inspect_run (GOptionContext *context,
+             int             argc,
+             char          **argv)
+{
+  g_autoptr(ToolInput) input = NULL;
+  g_autoptr(VmstateBlob) blob = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GString) out = g_string_new (NULL);
+  g_auto(GStrv) ids = NULL;
+  const char *path;
+  guint n_ids;
+
+  if (argc < 2)
+    return tool_usage_error ("inspect", "FILE is required");
+  if (argc > 2)
+    return tool_usage_error ("inspect", "unexpected argument '%s'", argv[2]);
+  if (opt_preview < 0)
+    return tool_usage_error ("inspect", "--preview must be 0 or more");
+  path = argv[1];
+
+  input = tool_input_read (path, &error);
+  if (input == NULL)
+    return tool_failure ("inspect", "%s", error->message);
+
+  if (input->kind == TOOL_INPUT_STREAM && input->payloads->len != 1)
+    {
+      if (input->payloads->len == 0)
+        return tool_failure ("inspect", "%s: the QEMU migration stream has no dbus-vmstate "
+                             "section (%u sections walked)", path, input->sections->len);
+      return tool_failure ("inspect", "%s: the QEMU migration stream has %u dbus-vmstate "
+                           "sections; this tool handles one", path, input->payloads->len);
+    }
+
+  blob = vmstate_blob_new_from_bytes (input->payload, &error);
+  if (blob == NULL)
+    {
+      if (input->kind == TOOL_INPUT_BLOB)
+        return tool_failure ("inspect", "%s is neither a QEMU migration stream nor a valid "
+                             "dbus-vmstate blob: %s", path, error->message);
+      return tool_failure ("inspect", "%s: the dbus-vmstate section of the migration stream "
+                           "is not a valid blob: %s", path, error->message);
+    }
+
+  ids = vmstate_blob_get_ids (blob);
+  n_ids = g_strv_length (ids);
+  qsort (ids, n_ids, sizeof (char *), compare_strings);
+
+  if (opt_extract != NULL && g_mkdir_with_parents (opt_extract, 0755) != 0)
+    {
+      int saved_errno = errno;
+
+      return tool_failure ("inspect", "cannot create %s: %s", opt_extract, g_strerror (saved_errno));
+    }
+
+  if (opt_json)
+    {
+      g_string_append (out, "{\"file\": ");
+      json_string (out, path);
+      g_string_append_printf (out, ", \"size\": %" G_GSIZE_FORMAT ", \"format\": \"%s\"",
+                              g_bytes_get_size (input->file),
+                              input->kind == TOOL_INPUT_STREAM ? "qemu-migration-stream" : "blob");
+      if (input->kind == TOOL_INPUT_STREAM)
+        {
+          ToolSection *payload_section = g_ptr_array_index (input->payload_sections, 0);
+
+          g_string_append_printf (out, ",\n \"stream\": {\"version\": %u, \"description_offset\": %"
+                                  G_GSIZE_FORMAT ", \"description_size\": %" G_GSIZE_FORMAT
+                                  ", \"sections\": [",
+                                  input->stream_version, input->vmdesc_offset, input->vmdesc_size);
+          for (guint i = 0; i < input->sections->len; i++)
+            {
+              ToolSection *section = g_ptr_array_index (input->sections, i);
+
+              g_string_append_printf (out, "%s\n  {\"type\": \"%s\", \"offset\": %" G_GSIZE_FORMAT,
+                                      i ? "," : "", section->type_name, section->offset);
+              if (section->name != NULL)
+                {
+                  g_string_append (out, ", \"name\": ");
+                  json_string (out, section->name);
+                  g_string_append_printf (out, ", \"section_id\": %u", section->section_id);
+                }
+              if (section->has_header)
+                g_string_append_printf (out, ", \"instance_id\": %u, \"version_id\": %u",
+                                        section->instance_id, section->version_id);
+              g_string_append_printf (out, ", \"data_offset\": %" G_GSIZE_FORMAT
+                                      ", \"data_size\": %" G_GSIZE_FORMAT "}",
+                                      section->data_offset, section->data_size);
+            }
+          g_string_append_printf (out, "],\n  \"dbus_vmstate_section\": %u}",
+                                  g_ptr_array_find (input->sections, payload_section, &n_ids) ? n_ids : 0);
+          n_ids = g_strv_length (ids);
+        }
+      g_string_append_printf (out, ",\n \"payload_size\": %" G_GSIZE_FORMAT ", \"entries\": [",
+                              g_bytes_get_size (input->payload));
+    }
+  else
+    {
+      if (input->kind == TOOL_INPUT_STREAM)
+        {
+          ToolSection *section = g_ptr_array_index (input->payload_sections, 0);
+
+          g_string_append_printf (out, "%s: QEMU migration stream, version %u, %" G_GSIZE_FORMAT
+                                  " bytes, %u sections\n", path, input->stream_version,
+                                  g_bytes_get_size (input->file), input->sections->len);
+          g_string_append_printf (out, "section '%s' (id %u, instance %u, version %u) at offset %"
+                                  G_GSIZE_FORMAT ": %" G_GSIZE_FORMAT " bytes of dbus-vmstate data\n",
+                                  section->name, section->section_id, section->instance_id,
+                                  section->version_id, section->offset,
+                                  g_bytes_get_size (input->payload));
+        }
+      else
+        g_string_append_printf (out, "%s: dbus-vmstate blob, %" G_GSIZE_FORMAT " bytes\n",
+                                path, g_bytes_get_size (input->file));
+      g_string_append_printf (out, "%u entr%s\n", n_ids, n_ids == 1 ? "y" : "ies");
+    }
+
+  for (guint i = 0; i < n_ids; i++)
+    {
+      GBytes *state = vmstate_blob_get_state (blob, ids[i]);
+      g_autofree char *sha256 = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, state);
+      g_autofree char *file = NULL;
+      gsize size;
+      const guint8 *data = g_bytes_get_data (state, &size);
+      gsize preview = MIN (size, (gsize) opt_preview);
+
+      if (opt_extract != NULL)
+        {
+          g_autofree char *name = id_to_filename (ids[i]);
+
+          file = g_build_filename (opt_extract, name, NULL);
+          if (!g_file_set_contents_full (file, (const char *) data, size,
+                                         G_FILE_SET_CONTENTS_CONSISTENT, 0600, &error))
+            return tool_failure ("inspect", "cannot extract '%s': %s", ids[i], error->message);
+        }
+
+      if (opt_json)
+        {
+          g_string_append (out, i ? ",\n  {\"id\": " : "\n  {\"id\": ");
+          json_string (out, ids[i]);
+          g_string_append_printf (out, ", \"size\": %" G_GSIZE_FORMAT ", \"sha256\": \"%s\"",
+                                  size, sha256);
+          g_string_append (out, ", \"preview\": \"");
+          for (gsize j = 0; j < preview; j++)
+            g_string_append_printf (out, "%02x", data[j]);
+          g_string_append_c (out, '"');
+          if (file != NULL)
+            {
+              g_string_append (out, ", \"extracted\": ");
+              json_string (out, file);
+            }
+          g_string_append_c (out, '}');
+        }
+      else
+        {
+          g_string_append_printf (out, "  %s: %" G_GSIZE_FORMAT " bytes, sha256 %s\n",
+                                  ids[i], size, sha256);
+          print_preview (out, data, preview);
+          if (preview < size && preview > 0)
+            g_string_append_printf (out, "    … %" G_GSIZE_FORMAT " more bytes\n", size - preview);
+          if (file != NULL)
+            g_string_append_printf (out, "    extracted to %s\n", file);
+        }
+    }
+  if (opt_json)
+    g_string_append (out, n_ids ? "\n ]}\n" : "]}\n");
+
+  fputs (out->str, stdout);
+  if (fflush (stdout) != 0)
+    return tool_failure ("inspect", "cannot write to standard output: %s", g_strerror (errno));
+  return TOOL_EXIT_OK;
+}
+
+const ToolCommand tool_command_inspect = {
+  "inspect", "FILE", "Show the entries of a blob file or a QEMU migration stream",
+  inspect_add_options, inspect_run,
+};

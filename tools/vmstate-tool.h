@@ -1,0 +1,103 @@
+/* vmstate-tool.h: shared parts of the vmstate command-line tool
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+#include <libvmstate/libvmstate.h>
+
+G_BEGIN_DECLS
+
+/* Exit statuses of every subcommand. */
+#define TOOL_EXIT_OK      0
+#define TOOL_EXIT_FAILURE 1
+#define TOOL_EXIT_USAGE   2
+
+typedef struct
+{
+  const char *name;
+  const char *parameter_string;
+  const char *summary;
+  /* Fills @context with the subcommand's options. */
+  void (*add_options) (GOptionContext *context);
+  /* Runs the subcommand on the arguments left after option parsing
+   * (argv[0] is "vmstate NAME"); returns an exit status. */
+  int  (*run)         (GOptionContext *context,
+                       int             argc,
+                       char          **argv);
+} ToolCommand;
+
+extern const ToolCommand tool_command_list;
+extern const ToolCommand tool_command_save;
+extern const ToolCommand tool_command_load;
+extern const ToolCommand tool_command_inspect;
+extern const ToolCommand tool_command_serve;
+extern const ToolCommand tool_command_bus;
+
+/* Prints "vmstate CMD: MESSAGE" and a hint to use --help; returns 2. */
+int        tool_usage_error     (const char  *command,
+                                 const char  *format,
+                                 ...) G_GNUC_PRINTF (2, 3);
+/* Prints "vmstate CMD: MESSAGE"; returns 1. */
+int        tool_failure         (const char  *command,
+                                 const char  *format,
+                                 ...) G_GNUC_PRINTF (2, 3);
+
+/* Splits --ids values ("a,b" or repeated) into a strv; NULL when none
+ * were given; FALSE on an empty Id. */
+gboolean   tool_parse_ids       (char       **values,
+                                 char      ***ids_out,
+                                 GError     **error);
+
+/* What a file given to load or inspect turned out to be. */
+typedef enum {
+  TOOL_INPUT_BLOB,
+  TOOL_INPUT_STREAM,
+} ToolInputKind;
+
+/* One section (or marker) met while walking a migration stream. */
+typedef struct
+{
+  guint8   type;
+  const char *type_name;
+  gsize    offset;        /* of the section type byte */
+  gboolean has_header;    /* start/full: id, name, instance, version */
+  guint32  section_id;
+  char    *name;          /* start/full only; NULL otherwise */
+  guint32  instance_id;
+  guint32  version_id;
+  gsize    data_offset;   /* first byte after the header */
+  gsize    data_size;     /* bytes of data up to the footer */
+} ToolSection;
+
+typedef struct
+{
+  ToolInputKind kind;
+  GBytes       *file;            /* the whole file */
+  /* for TOOL_INPUT_STREAM */
+  guint32       stream_version;
+  GPtrArray    *sections;        /* of ToolSection */
+  GPtrArray    *payload_sections;/* ToolSection (not owned) of each dbus-vmstate section */
+  GPtrArray    *payloads;        /* GBytes of each dbus-vmstate section */
+  gsize         vmdesc_offset;   /* 0 when the stream has no JSON description */
+  gsize         vmdesc_size;
+  /* the one payload (blob) load uses: the file itself, or the stream's
+   * only dbus-vmstate payload; NULL if the stream has none or several */
+  GBytes       *payload;
+} ToolInput;
+
+void        tool_input_free    (ToolInput   *input);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (ToolInput, tool_input_free)
+
+/* Reads @path: a migration stream (it starts with "QEVM") is walked
+ * section by section; anything else is taken as a blob. The blob itself
+ * is not parsed here. */
+ToolInput  *tool_input_read    (const char  *path,
+                                GError     **error);
+
+/* Walks a migration stream in memory. */
+ToolInput  *tool_input_parse_stream (GBytes  *file,
+                                     GError **error);
+
+G_END_DECLS

@@ -1,0 +1,705 @@
+/* vmstate.c: the vmstate command-line tool: main, list, save, load
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include <errno.h>
+#include <locale.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "vmstate-tool.h"
+
+static const ToolCommand *commands[] = {
+  &tool_command_list,
+  &tool_command_save,
+  &tool_command_load,
+  &tool_command_inspect,
+  &tool_command_serve,
+  &tool_command_bus,
+};
+
+/* common helpers */
+
+int
+tool_usage_error (const char *command,
+                  const char *format,
+                  ...)
+{
+  g_autofree char *message = NULL;
+  va_list args;
+
+  va_start (args, format);
+  message = g_strdup_vprintf (format, args);
+  va_end (args);
+
+  if (command != NULL)
+    g_printerr ("vmstate %s: %s\nTry 'vmstate %s --help' for more information.\n",
+                command, message, command);
+  else
+    g_printerr ("vmstate: %s\nTry 'vmstate --help' for more information.\n", message);
+  return TOOL_EXIT_USAGE;
+}
+
+int
+tool_failure (const char *command,
+              const char *format,
+              ...)
+{
+  g_autofree char *message = NULL;
+  va_list args;
+
+  va_start (args, format);
+  message = g_strdup_vprintf (format, args);
+  va_end (args);
+
+  g_printerr ("vmstate %s: %s\n", command, message);
+  return TOOL_EXIT_FAILURE;
+}
+
+gboolean
+tool_parse_ids (char   **values,
+                char  ***ids_out,
+                GError **error)
+{
+  g_autoptr(GPtrArray) ids = NULL;
+
+  *ids_out = NULL;
+  if (values == NULL || values[0] == NULL)
+    return TRUE;
+
+  ids = g_ptr_array_new_with_free_func (g_free);
+  for (guint i = 0; values[i] != NULL; i++)
+    {
+      g_auto(GStrv) parts = g_strsplit (values[i], ",", -1);
+
+      for (guint j = 0; parts[j] != NULL; j++)
+        {
+          if (parts[j][0] == '\0')
+            {
+              g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                           "--ids '%s' holds an empty Id", values[i]);
+              return FALSE;
+            }
+          if (!g_ptr_array_find_with_equal_func (ids, parts[j], g_str_equal, NULL))
+            g_ptr_array_add (ids, g_strdup (parts[j]));
+        }
+    }
+  g_ptr_array_add (ids, NULL);
+  *ids_out = (char **) g_ptr_array_free (g_steal_pointer (&ids), FALSE);
+  return TRUE;
+}
+
+/* options shared by list, save and load */
+
+static char *opt_address;
+static int opt_timeout_msec;
+static int opt_max_state_size = -1;
+static char **opt_ids;
+static gboolean opt_json;
+static gboolean opt_quiet;
+static char *opt_output;
+
+static const GOptionEntry address_entries[] = {
+  { "address", 'a', 0, G_OPTION_ARG_STRING, &opt_address,
+    "D-Bus address of the VM's private bus (required), e.g. unix:path=/run/vm1/bus", "ADDR" },
+  { "timeout", 't', 0, G_OPTION_ARG_INT, &opt_timeout_msec,
+    "Per-helper call timeout in milliseconds (default: the library's)", "MS" },
+  { NULL }
+};
+
+static const GOptionEntry ids_entries[] = {
+  { "ids", 'i', 0, G_OPTION_ARG_STRING_ARRAY, &opt_ids,
+    "Only these helper Ids, comma-separated (repeatable); each must be present", "ID,..." },
+  { "max-state-size", 0, 0, G_OPTION_ARG_INT, &opt_max_state_size,
+    "Largest state accepted, in bytes (default 1 MiB, QEMU's limit)", "BYTES" },
+  { "quiet", 'q', 0, G_OPTION_ARG_NONE, &opt_quiet,
+    "No progress line, even on a terminal", NULL },
+  { NULL }
+};
+
+static int
+check_address (const char *command)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (opt_address == NULL || opt_address[0] == '\0')
+    return tool_usage_error (command, "--address is required");
+  if (!g_dbus_is_address (opt_address))
+    return tool_usage_error (command, "'%s' is not a D-Bus address "
+                             "(such as unix:path=/run/vm1/bus)", opt_address);
+  if (opt_timeout_msec < 0)
+    return tool_usage_error (command, "--timeout must be positive");
+  if (opt_max_state_size < -1 || opt_max_state_size > 64 * 1024 * 1024)
+    return tool_usage_error (command, "--max-state-size must be 0 to 67108864");
+  return TOOL_EXIT_OK;
+}
+
+static VmstateCollector *
+connect_collector (GError **error)
+{
+  g_autoptr(VmstateCollector) collector = NULL;
+
+  /* its error names the address */
+  collector = vmstate_collector_new_for_address_sync (opt_address, NULL, error);
+  if (collector == NULL)
+    return NULL;
+  if (opt_timeout_msec > 0)
+    vmstate_collector_set_timeout_msec (collector, opt_timeout_msec);
+  if (opt_max_state_size >= 0)
+    vmstate_collector_set_max_state_size (collector, opt_max_state_size);
+  return g_steal_pointer (&collector);
+}
+
+/* Waits for an async operation, showing "doing N helpers… 1.2 s" on stderr
+ * while it runs when @progress is non-NULL. */
+typedef struct
+{
+  GMainLoop    *loop;
+  GAsyncResult *result;
+  const char   *progress;
+  gint64        start;
+} Waiter;
+
+static void
+waiter_done (GObject      *source,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  Waiter *waiter = user_data;
+
+  waiter->result = g_object_ref (result);
+  g_main_loop_quit (waiter->loop);
+}
+
+static void
+waiter_print (Waiter *waiter)
+{
+  double elapsed = (g_get_monotonic_time () - waiter->start) / 1e6;
+
+  g_printerr ("\r\033[K%s %.1f s", waiter->progress, elapsed);
+}
+
+static gboolean
+waiter_tick (gpointer user_data)
+{
+  waiter_print (user_data);
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+waiter_run (Waiter *waiter)
+{
+  guint tick = 0;
+
+  waiter->start = g_get_monotonic_time ();
+  if (waiter->progress != NULL)
+    {
+      waiter_print (waiter);
+      tick = g_timeout_add (100, waiter_tick, waiter);
+    }
+  while (waiter->result == NULL)
+    g_main_loop_run (waiter->loop);
+  if (tick != 0)
+    {
+      g_source_remove (tick);
+      g_printerr ("\r\033[K");
+    }
+}
+
+static gboolean
+show_progress (void)
+{
+  return !opt_quiet && isatty (STDERR_FILENO);
+}
+
+static char *
+format_ms (gint64 usec)
+{
+  return g_strdup_printf ("%.1f ms", usec / 1000.0);
+}
+
+/* list */
+
+static const GOptionEntry list_entries[] = {
+  { "json", 'j', 0, G_OPTION_ARG_NONE, &opt_json, "Print JSON", NULL },
+  { NULL }
+};
+
+static void
+list_add_options (GOptionContext *context)
+{
+  g_option_context_add_main_entries (context, address_entries, NULL);
+  g_option_context_add_main_entries (context, list_entries, NULL);
+  g_option_context_set_description (context,
+    "Prints each helper on the bus: its Id, D-Bus unique name and process id\n"
+    "(0 when the bus does not tell), sorted by Id. With --json, an array of\n"
+    "objects {\"id\", \"unique_name\", \"pid\"}.");
+}
+
+static void
+json_append_string (GString    *out,
+                    const char *str)
+{
+  g_string_append_c (out, '"');
+  for (const char *p = str; *p != '\0'; p++)
+    {
+      guchar c = *p;
+
+      if (c == '"' || c == '\\')
+        g_string_append_printf (out, "\\%c", c);
+      else if (c == '\n')
+        g_string_append (out, "\\n");
+      else if (c < 0x20 || c == 0x7f)
+        g_string_append_printf (out, "\\u%04x", c);
+      else
+        g_string_append_c (out, c);
+    }
+  g_string_append_c (out, '"');
+}
+
+static int
+list_run (GOptionContext *context,
+          int             argc,
+          char          **argv)
+{
+  g_autoptr(VmstateCollector) collector = NULL;
+  g_autoptr(GPtrArray) helpers = NULL;
+  g_autoptr(GError) error = NULL;
+  int status;
+
+  if (argc > 1)
+    return tool_usage_error ("list", "unexpected argument '%s'", argv[1]);
+  if ((status = check_address ("list")) != TOOL_EXIT_OK)
+    return status;
+
+  collector = connect_collector (&error);
+  if (collector == NULL)
+    return tool_failure ("list", "%s", error->message);
+
+  helpers = vmstate_collector_list_helpers_sync (collector, NULL, &error);
+  if (helpers == NULL)
+    return tool_failure ("list", "%s", error->message);
+
+  if (opt_json)
+    {
+      g_autoptr(GString) out = g_string_new ("[");
+
+      for (guint i = 0; i < helpers->len; i++)
+        {
+          VmstateHelper *helper = g_ptr_array_index (helpers, i);
+
+          g_string_append (out, i ? ",\n {\"id\": " : "\n {\"id\": ");
+          json_append_string (out, vmstate_helper_get_id (helper));
+          g_string_append (out, ", \"unique_name\": ");
+          json_append_string (out, vmstate_helper_get_unique_name (helper));
+          g_string_append_printf (out, ", \"pid\": %u}", vmstate_helper_get_pid (helper));
+        }
+      g_string_append (out, helpers->len ? "\n]\n" : "]\n");
+      fputs (out->str, stdout);
+    }
+  else
+    {
+      int id_width = 2, name_width = 11;
+
+      for (guint i = 0; i < helpers->len; i++)
+        {
+          VmstateHelper *helper = g_ptr_array_index (helpers, i);
+
+          id_width = MAX (id_width, (int) strlen (vmstate_helper_get_id (helper)));
+          name_width = MAX (name_width, (int) strlen (vmstate_helper_get_unique_name (helper)));
+        }
+      if (helpers->len == 0)
+        g_printerr ("vmstate list: no helper on the bus\n");
+      else
+        g_print ("%-*s  %-*s  %s\n", id_width, "ID", name_width, "UNIQUE-NAME", "PID");
+      for (guint i = 0; i < helpers->len; i++)
+        {
+          VmstateHelper *helper = g_ptr_array_index (helpers, i);
+
+          g_print ("%-*s  %-*s  %u\n", id_width, vmstate_helper_get_id (helper),
+                   name_width, vmstate_helper_get_unique_name (helper),
+                   vmstate_helper_get_pid (helper));
+        }
+    }
+  return TOOL_EXIT_OK;
+}
+
+const ToolCommand tool_command_list = {
+  "list", NULL, "List the helpers on a VM's bus",
+  list_add_options, list_run,
+};
+
+/* save */
+
+static const GOptionEntry save_entries[] = {
+  { "output", 'o', 0, G_OPTION_ARG_FILENAME, &opt_output,
+    "Write the blob to FILE (required; - for standard output)", "FILE" },
+  { NULL }
+};
+
+static void
+save_add_options (GOptionContext *context)
+{
+  g_option_context_add_main_entries (context, address_entries, NULL);
+  g_option_context_add_main_entries (context, ids_entries, NULL);
+  g_option_context_add_main_entries (context, save_entries, NULL);
+  g_option_context_set_description (context,
+    "Calls Save on every helper on the bus (or on those of --ids)\n"
+    "concurrently and writes their states into one blob file in QEMU's\n"
+    "dbus-vmstate format. The save fails as a whole, and no file is written,\n"
+    "when any helper fails, times out or leaves the bus. The file is\n"
+    "replaced atomically and created with mode 0600.");
+}
+
+static gboolean
+write_output (const char  *path,
+              GBytes      *data,
+              GError     **error)
+{
+  gsize size;
+  const char *buf = g_bytes_get_data (data, &size);
+
+  if (g_str_equal (path, "-"))
+    {
+      if (fwrite (buf, 1, size, stdout) != size || fflush (stdout) != 0)
+        {
+          int saved_errno = errno;
+
+          g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
+                       "cannot write to standard output: %s", g_strerror (saved_errno));
+          return FALSE;
+        }
+      return TRUE;
+    }
+  return g_file_set_contents_full (path, buf, size, G_FILE_SET_CONTENTS_CONSISTENT,
+                                   0600, error);
+}
+
+static int
+save_run (GOptionContext *context,
+          int             argc,
+          char          **argv)
+{
+  g_autoptr(VmstateCollector) collector = NULL;
+  g_autoptr(GBytes) blob = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GMainLoop) loop = NULL;
+  g_auto(GStrv) ids = NULL;
+  g_autofree char *progress = NULL;
+  Waiter waiter = { 0 };
+  guint n_helpers = 0;
+  int status;
+
+  if (argc > 1)
+    return tool_usage_error ("save", "unexpected argument '%s'", argv[1]);
+  if ((status = check_address ("save")) != TOOL_EXIT_OK)
+    return status;
+  if (opt_output == NULL || opt_output[0] == '\0')
+    return tool_usage_error ("save", "-o/--output FILE is required");
+  if (!tool_parse_ids (opt_ids, &ids, &error))
+    return tool_usage_error ("save", "%s", error->message);
+
+  collector = connect_collector (&error);
+  if (collector == NULL)
+    return tool_failure ("save", "%s", error->message);
+  vmstate_collector_set_required_ids (collector, (const char * const *) ids);
+
+  if (show_progress ())
+    {
+      if (ids != NULL)
+        n_helpers = g_strv_length (ids);
+      else
+        {
+          g_autoptr(GPtrArray) helpers = vmstate_collector_list_helpers_sync (collector, NULL, &error);
+
+          if (helpers == NULL)
+            return tool_failure ("save", "%s", error->message);
+          n_helpers = helpers->len;
+        }
+      progress = g_strdup_printf ("vmstate save: saving %u helper%s…",
+                                  n_helpers, n_helpers == 1 ? "" : "s");
+    }
+
+  loop = g_main_loop_new (NULL, FALSE);
+  waiter.loop = loop;
+  waiter.progress = progress;
+  vmstate_collector_save_async (collector, NULL, waiter_done, &waiter);
+  waiter_run (&waiter);
+  blob = vmstate_collector_save_finish (collector, waiter.result, &error);
+  g_clear_object (&waiter.result);
+  if (blob == NULL)
+    return tool_failure ("save", "%s; nothing was written", error->message);
+
+  if (!write_output (opt_output, blob, &error))
+    return tool_failure ("save", "%s", error->message);
+
+  if (progress != NULL)
+    {
+      g_autofree char *elapsed = format_ms (g_get_monotonic_time () - waiter.start);
+
+      g_printerr ("vmstate save: saved %u helper%s (%" G_GSIZE_FORMAT " bytes) to %s in %s\n",
+                  n_helpers, n_helpers == 1 ? "" : "s", g_bytes_get_size (blob),
+                  opt_output, elapsed);
+    }
+  return TOOL_EXIT_OK;
+}
+
+const ToolCommand tool_command_save = {
+  "save", NULL, "Save the helpers' states into a blob file",
+  save_add_options, save_run,
+};
+
+/* load */
+
+static void
+load_add_options (GOptionContext *context)
+{
+  g_option_context_add_main_entries (context, address_entries, NULL);
+  g_option_context_add_main_entries (context, ids_entries, NULL);
+  g_option_context_set_description (context,
+    "Loads FILE into the helpers on the bus. FILE is a blob that\n"
+    "'vmstate save' wrote, or a QEMU migration stream holding one\n"
+    "dbus-vmstate section. The whole file is validated, and every entry\n"
+    "matched to a helper on the bus, before the first Load call. With\n"
+    "--ids, only the entries of those Ids are loaded, and each must be in\n"
+    "FILE and on the bus.");
+}
+
+static char *
+join_strv (char **strv)
+{
+  if (strv == NULL || strv[0] == NULL)
+    return g_strdup ("none");
+  return g_strjoinv (", ", strv);
+}
+
+static int
+load_run (GOptionContext *context,
+          int             argc,
+          char          **argv)
+{
+  g_autoptr(VmstateCollector) collector = NULL;
+  g_autoptr(ToolInput) input = NULL;
+  g_autoptr(VmstateBlob) blob = NULL;
+  g_autoptr(GBytes) payload = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GMainLoop) loop = NULL;
+  g_auto(GStrv) ids = NULL;
+  g_autofree char *progress = NULL;
+  const char *path;
+  Waiter waiter = { 0 };
+  guint n_entries;
+  int status;
+
+  if (argc < 2)
+    return tool_usage_error ("load", "FILE is required");
+  if (argc > 2)
+    return tool_usage_error ("load", "unexpected argument '%s'", argv[2]);
+  path = argv[1];
+  if ((status = check_address ("load")) != TOOL_EXIT_OK)
+    return status;
+  if (!tool_parse_ids (opt_ids, &ids, &error))
+    return tool_usage_error ("load", "%s", error->message);
+
+  input = tool_input_read (path, &error);
+  if (input == NULL)
+    return tool_failure ("load", "%s", error->message);
+  if (input->payload == NULL)
+    return tool_failure ("load", "%s: the migration stream holds %u dbus-vmstate "
+                         "sections; nothing to load from", path, input->payloads->len);
+
+  blob = vmstate_blob_new_from_bytes (input->payload, &error);
+  if (blob == NULL)
+    return tool_failure ("load", "%s: not a valid dbus-vmstate blob: %s", path, error->message);
+
+  if (ids != NULL)
+    {
+      g_autoptr(VmstateBlob) subset = vmstate_blob_new ();
+
+      for (guint i = 0; ids[i] != NULL; i++)
+        {
+          GBytes *state = vmstate_blob_get_state (blob, ids[i]);
+
+          if (state == NULL)
+            {
+              g_auto(GStrv) present = vmstate_blob_get_ids (blob);
+              g_autofree char *joined = join_strv (present);
+
+              return tool_failure ("load", "%s holds no state for the Id '%s' (it holds: %s); "
+                                   "no helper was loaded", path, ids[i], joined);
+            }
+          if (!vmstate_blob_add (subset, ids[i], state, &error))
+            return tool_failure ("load", "%s", error->message);
+        }
+      g_set_object (&blob, subset);
+    }
+  payload = vmstate_blob_to_bytes (blob);
+  n_entries = vmstate_blob_get_n_entries (blob);
+
+  collector = connect_collector (&error);
+  if (collector == NULL)
+    return tool_failure ("load", "%s", error->message);
+  vmstate_collector_set_required_ids (collector, (const char * const *) ids);
+
+  if (show_progress ())
+    progress = g_strdup_printf ("vmstate load: loading %u helper%s…",
+                                n_entries, n_entries == 1 ? "" : "s");
+
+  loop = g_main_loop_new (NULL, FALSE);
+  waiter.loop = loop;
+  waiter.progress = progress;
+  vmstate_collector_load_async (collector, payload, NULL, waiter_done, &waiter);
+  waiter_run (&waiter);
+  if (!vmstate_collector_load_finish (collector, waiter.result, &error))
+    {
+      g_clear_object (&waiter.result);
+      return tool_failure ("load", "%s", error->message);
+    }
+  g_clear_object (&waiter.result);
+
+  if (progress != NULL)
+    {
+      g_autofree char *elapsed = format_ms (g_get_monotonic_time () - waiter.start);
+
+      g_printerr ("vmstate load: loaded %u helper%s from %s in %s\n",
+                  n_entries, n_entries == 1 ? "" : "s", path, elapsed);
+    }
+  return TOOL_EXIT_OK;
+}
+
+const ToolCommand tool_command_load = {
+  "load", "FILE", "Load a blob file (or a QEMU migration stream) into the helpers",
+  load_add_options, load_run,
+};
+
+/* main */
+
+static const char main_description[] =
+  "Commands:\n"
+  "  list      List the helpers on a VM's bus\n"
+  "  save      Save the helpers' states into a blob file\n"
+  "  load      Load a blob file (or a QEMU migration stream) into the helpers\n"
+  "  inspect   Show the entries of a blob file or a QEMU migration stream\n"
+  "  serve     Run a helper whose state is a file's content\n"
+  "  bus       Run a private message bus for one VM\n"
+  "\n"
+  "Run 'vmstate COMMAND --help' for the options of a command.\n"
+  "Exit status: 0 on success, 1 on failure, 2 on a usage error.";
+
+static GOptionContext *
+command_context (const ToolCommand *command)
+{
+  g_autofree char *parameter = NULL;
+  GOptionContext *context;
+
+  parameter = g_strdup_printf ("%s%s- %s", command->parameter_string ? command->parameter_string : "",
+                               command->parameter_string ? " " : "", command->summary);
+  context = g_option_context_new (parameter);
+  command->add_options (context);
+  return context;
+}
+
+static void
+print_main_help (gboolean all)
+{
+  g_print ("Usage:\n  vmstate COMMAND [OPTION…]\n\n"
+           "Inspect and drive the helpers of QEMU's dbus-vmstate protocol.\n\n"
+           "Options:\n"
+           "  -h, --help        Show this help\n"
+           "  --help-all        Show the help of every command\n"
+           "  --version         Show the version\n\n"
+           "%s\n", main_description);
+
+  if (!all)
+    return;
+
+  for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
+    {
+      g_autoptr(GOptionContext) context = command_context (commands[i]);
+      g_autofree char *help = NULL;
+      g_autofree char *prgname = g_strdup_printf ("vmstate %s", commands[i]->name);
+
+      g_set_prgname (prgname);
+      help = g_option_context_get_help (context, TRUE, NULL);
+      g_print ("\n%s", help);
+    }
+  g_set_prgname ("vmstate");
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  const ToolCommand *command = NULL;
+  g_autoptr(GOptionContext) context = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *prgname = NULL;
+  const char *name;
+
+  setlocale (LC_ALL, "");
+  g_set_prgname ("vmstate");
+
+  if (argc < 2)
+    return tool_usage_error (NULL, "a COMMAND is required");
+
+  name = argv[1];
+  if (g_str_equal (name, "--help") || g_str_equal (name, "-h"))
+    {
+      print_main_help (FALSE);
+      return TOOL_EXIT_OK;
+    }
+  if (g_str_equal (name, "--help-all"))
+    {
+      print_main_help (TRUE);
+      return TOOL_EXIT_OK;
+    }
+  if (g_str_equal (name, "--version"))
+    {
+      g_print ("vmstate (libvmstate) %s\n", VMSTATE_VERSION_S);
+      return TOOL_EXIT_OK;
+    }
+  if (g_str_equal (name, "help"))
+    {
+      if (argc == 2)
+        {
+          print_main_help (FALSE);
+          return TOOL_EXIT_OK;
+        }
+      name = argv[2];
+      for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
+        if (g_str_equal (commands[i]->name, name))
+          command = commands[i];
+      if (command == NULL)
+        return tool_usage_error (NULL, "unknown command '%s'", name);
+      prgname = g_strdup_printf ("vmstate %s", command->name);
+      g_set_prgname (prgname);
+      context = command_context (command);
+      {
+        g_autofree char *help = g_option_context_get_help (context, TRUE, NULL);
+        g_print ("%s", help);
+      }
+      return TOOL_EXIT_OK;
+    }
+
+  for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
+    if (g_str_equal (commands[i]->name, name))
+      command = commands[i];
+  if (command == NULL)
+    return tool_usage_error (NULL, name[0] == '-' ? "unknown option '%s'" : "unknown command '%s'",
+                             name);
+
+  /* GOption prints "Usage: vmstate save ..." with this. */
+  prgname = g_strdup_printf ("vmstate %s", command->name);
+  g_set_prgname (prgname);
+  argv[1] = prgname;
+
+  context = command_context (command);
+  argc--;
+  argv++;
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    return tool_usage_error (command->name, "%s", error->message);
+
+  return command->run (context, argc, argv);
+}
