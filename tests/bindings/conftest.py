@@ -1,0 +1,160 @@
+# conftest.py: private buses and helper processes for the binding tests
+#
+# Every test gets its own dbus-daemon, started from a minimal config and
+# stopped by pid; every process a test starts is stopped by pid too. Every
+# wait is bounded.
+#
+# SPDX-License-Identifier: LGPL-2.1-or-later
+
+import os
+import selectors
+import signal
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+TIMEOUT = 30  # seconds, for any single wait
+
+SOURCE_ROOT = os.environ.get("VMSTATE_SOURCE_ROOT",
+                             os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+BUILD_ROOT = os.environ.get("VMSTATE_BUILD_ROOT", "")
+DBUS_DAEMON = os.environ.get("DBUS_DAEMON", "dbus-daemon")
+
+BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:dir={dir}</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+"""
+
+
+class Process:
+    """A child process whose stdout is read line by line with a timeout."""
+
+    def __init__(self, argv, env=None, name=None):
+        self.name = name or os.path.basename(argv[0])
+        self.argv = argv
+        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, env=env)
+        self.pid = self.proc.pid
+        self._buf = b""
+        self.lines = []
+
+    def read_line(self, timeout=TIMEOUT):
+        deadline = time.monotonic() + timeout
+        fd = self.proc.stdout.fileno()
+        with selectors.DefaultSelector() as sel:
+            sel.register(fd, selectors.EVENT_READ)
+            while b"\n" not in self._buf:
+                left = deadline - time.monotonic()
+                if left <= 0 or not sel.select(left):
+                    raise TimeoutError("%s printed no line in %ss (so far: %r)" %
+                                       (self.name, timeout, self._buf))
+                chunk = os.read(fd, 4096)
+                if not chunk:
+                    raise EOFError("%s exited (%s) before printing a line; stderr: %s" %
+                                   (self.name, self.proc.wait(TIMEOUT), self.stderr()))
+                self._buf += chunk
+        line, self._buf = self._buf.split(b"\n", 1)
+        line = line.decode()
+        self.lines.append(line)
+        return line
+
+    def expect(self, prefix, timeout=TIMEOUT):
+        line = self.read_line(timeout)
+        assert line.startswith(prefix), "%s printed %r, expected %r" % (self.name, line, prefix)
+        return line
+
+    def stderr(self):
+        if self.proc.poll() is None:
+            return "(still running)"
+        return self.proc.stderr.read().decode(errors="replace")
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def stop(self):
+        if self.proc.poll() is None:
+            os.kill(self.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(TIMEOUT)
+            except subprocess.TimeoutExpired:
+                os.kill(self.pid, signal.SIGKILL)
+                self.proc.wait(TIMEOUT)
+        for f in (self.proc.stdout, self.proc.stderr):
+            f.close()
+        return self.proc.returncode
+
+
+class Bus:
+    """A private dbus-daemon; helpers and collectors run against it."""
+
+    def __init__(self, tmpdir):
+        self.dir = tempfile.mkdtemp(dir=tmpdir, prefix="bus-")
+        config = os.path.join(self.dir, "bus.conf")
+        with open(config, "w") as f:
+            f.write(BUS_CONFIG.format(dir=self.dir))
+        self.daemon = Process([DBUS_DAEMON, "--config-file=" + config, "--print-address=1",
+                               "--nofork", "--nopidfile"], name="dbus-daemon")
+        self.address = self.daemon.read_line()
+        self.children = []
+
+    def start(self, argv, ready="READY", env=None):
+        """Start a process, wait for it to print `ready`, return it."""
+        proc = Process(argv, env=env)
+        self.children.append(proc)
+        if ready is not None:
+            proc.expect(ready)
+        return proc
+
+    def run(self, argv, env=None, check=True):
+        """Run a process to its end (bounded) and return the CompletedProcess."""
+        result = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                                timeout=TIMEOUT, env=env)
+        if check:
+            assert result.returncode == 0, "%s failed (%d): %s" % (argv, result.returncode, result.stderr)
+        return result
+
+    def close(self):
+        for proc in reversed(self.children):
+            proc.stop()
+        self.daemon.stop()
+
+
+@pytest.fixture
+def new_bus(tmp_path):
+    buses = []
+
+    def make():
+        bus = Bus(str(tmp_path))
+        buses.append(bus)
+        return bus
+    try:
+        yield make
+    finally:
+        for bus in buses:
+            bus.close()
+
+
+@pytest.fixture
+def bus(new_bus):
+    return new_bus()
+
+
+def build_path(*parts):
+    if not BUILD_ROOT:
+        pytest.fail("VMSTATE_BUILD_ROOT is not set: run the tests through meson test")
+    return os.path.join(BUILD_ROOT, *parts)
+
+
+def source_path(*parts):
+    return os.path.join(SOURCE_ROOT, *parts)

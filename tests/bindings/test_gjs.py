@@ -1,0 +1,98 @@
+# test_gjs.py: a helper written in GJS, called by a collector over a
+# private bus: what reaches the collector when the JS code succeeds by
+# simply ending, throws a plain Error, throws a GLib.Error, or breaks
+#
+# SPDX-License-Identifier: LGPL-2.1-or-later
+
+import os
+import shutil
+
+import gi
+import pytest
+
+gi.require_version("Vmstate", "1.0")
+from gi.repository import GLib, Vmstate  # noqa: E402
+
+from conftest import source_path  # noqa: E402
+
+GJS = os.environ.get("GJS") or shutil.which("gjs") or "gjs"
+
+
+def start(bus, mode, helper_id="js"):
+    return bus.start([GJS, "-m", source_path("tests", "bindings", "gjs-helper.js"),
+                      bus.address, helper_id, mode])
+
+
+def collector(bus):
+    c = Vmstate.Collector.new_for_address_sync(bus.address, None)
+    c.set_timeout_msec(10000)
+    return c
+
+
+def blob_for(helper_id, data):
+    blob = Vmstate.Blob.new()
+    blob.add(helper_id, GLib.Bytes.new(data))
+    return blob.to_bytes()
+
+
+def test_plain_save_and_load_that_simply_ends(bus):
+    proc = start(bus, "plain")
+    c = collector(bus)
+    blob = Vmstate.Blob.new_from_bytes(c.save_sync(None))
+    assert blob.get_ids() == ["js"]
+    assert blob.get_state("js").get_data() == b"\x01\x02\x03"
+
+    assert c.load_sync(blob_for("js", b"four"), None)
+    assert proc.read_line() == "LOADED 4"
+
+
+@pytest.mark.parametrize("op", ["save", "load"])
+def test_throwing_a_plain_error_is_an_error_reply(bus, op):
+    proc = start(bus, "throw")
+    c = collector(bus)
+    with pytest.raises(GLib.Error) as info:
+        if op == "save":
+            c.save_sync(None)
+        else:
+            c.load_sync(blob_for("js", b"x"), None)
+    assert info.value.matches(Vmstate.error_quark(), Vmstate.Error.HELPER_FAILED)
+    assert "%s went wrong in JS" % op in info.value.message
+    assert "js" in info.value.message
+    # the helper neither crashed nor emitted loaded, and still answers
+    assert proc.alive()
+    assert start(bus, "plain", "js2")
+    c.set_required_ids(["js2"])
+    assert Vmstate.Blob.new_from_bytes(c.save_sync(None)).get_ids() == ["js2"]
+    assert proc.alive()
+
+
+@pytest.mark.parametrize("op", ["save", "load"])
+def test_throwing_a_gerror_keeps_its_code_and_message(bus, op):
+    """A Vmstate.Error thrown in JS crosses the bus with its code."""
+    proc = start(bus, "gerror")
+    c = collector(bus)
+    with pytest.raises(GLib.Error) as info:
+        if op == "save":
+            c.save_sync(None)
+        else:
+            c.load_sync(blob_for("js", b"x"), None)
+    assert info.value.matches(Vmstate.error_quark(), Vmstate.Error.NOT_SUPPORTED)
+    assert "%s is not supported here" % op in info.value.message
+    assert proc.alive()
+
+
+@pytest.mark.parametrize("op", ["save", "load"])
+def test_a_js_bug_is_an_error_reply(bus, op):
+    """Returning a string from vfunc_save, or a TypeError in vfunc_load."""
+    proc = start(bus, "type")
+    c = collector(bus)
+    with pytest.raises(GLib.Error) as info:
+        if op == "save":
+            c.save_sync(None)
+        else:
+            c.load_sync(blob_for("js", b"x"), None)
+    assert info.value.matches(Vmstate.error_quark(), Vmstate.Error.HELPER_FAILED)
+    # GJS 1.74 says "Expected type struct for Return value but got type
+    # 'string'" and "undefined has no properties"
+    assert ("string" if op == "save" else "undefined") in info.value.message
+    assert proc.alive()
