@@ -125,7 +125,8 @@ class Service(Vmstate.Service):
             loop.run()
         finally:
             self.unexport()
-            connection.close_sync(None)
+            if not connection.is_closed():
+                connection.close_sync(None)
         return 0
 
 
