@@ -1,0 +1,118 @@
+# vmstate bus: a private dbus-daemon for one VM.
+#
+# SPDX-License-Identifier: LGPL-2.1-or-later
+
+import os
+import shutil
+import signal
+import stat
+import subprocess
+import tempfile
+
+import pytest
+
+from conftest import VMSTATE, TIMEOUT, Bus, Process, run
+
+
+def dbus_list_names(address, *prefix):
+    return subprocess.run([*prefix, 'dbus-send', f'--bus={address}', '--print-reply',
+                           '--dest=org.freedesktop.DBus', '/org/freedesktop/DBus',
+                           'org.freedesktop.DBus.ListNames'],
+                          capture_output=True, text=True, timeout=TIMEOUT)
+
+
+@pytest.mark.parametrize('signum', [signal.SIGTERM, signal.SIGINT])
+def test_bus_in_dir(processes, tmp_path, signum):
+    bus = Bus(processes, tmp_path / 'vm1')
+    socket_path = tmp_path / 'vm1' / 'bus'
+    assert bus.address.startswith(f'unix:path={socket_path},guid=')
+    assert stat.S_ISSOCK(os.lstat(socket_path).st_mode)
+    assert stat.S_IMODE(os.stat(tmp_path / 'vm1').st_mode) == 0o700
+
+    config = (tmp_path / 'vm1' / 'bus.conf').read_text()
+    assert '<auth>EXTERNAL</auth>' in config
+    assert config.count('<auth>') == 1
+    assert '<deny user="*"/>' in config
+    assert f'<allow user="{os.getuid()}"/>' in config
+    assert f'<listen>unix:path={socket_path}</listen>' in config
+
+    # a usable message bus
+    r = dbus_list_names(bus.address)
+    assert r.returncode == 0, r
+    assert 'org.freedesktop.DBus' in r.stdout
+
+    bus.process.signal(signum)
+    assert bus.process.wait() == 0
+    assert not socket_path.exists()
+    assert not (tmp_path / 'vm1' / 'bus.conf').exists()
+    assert (tmp_path / 'vm1').is_dir()  # the caller's directory stays
+
+
+def test_bus_fresh_runtime_dir(processes, tmp_path):
+    runtime = tmp_path / 'runtime'
+    runtime.mkdir(mode=0o700)
+    p = processes.start([VMSTATE, 'bus'], env={**os.environ, 'XDG_RUNTIME_DIR': str(runtime)})
+    address = p.read_line()
+    made = [d for d in runtime.iterdir()]
+    assert len(made) == 1 and made[0].name.startswith('vmstate-bus-')
+    assert address.startswith(f'unix:path={made[0]}/bus,')
+    assert stat.S_IMODE(made[0].stat().st_mode) == 0o700
+    assert run('list', '--address', address).returncode == 0
+    p.signal(signal.SIGTERM)
+    assert p.wait() == 0
+    assert list(runtime.iterdir()) == []
+
+
+def test_bus_refuses_a_live_socket(processes, tmp_path):
+    bus = Bus(processes, tmp_path / 'vm1')
+    r = run('bus', '--dir', bus.dir)
+    assert r.returncode == 1
+    assert 'already listening' in r.stderr
+    # the first bus is untouched
+    assert dbus_list_names(bus.address).returncode == 0
+
+
+def test_bus_refuses_a_non_socket(tmp_path):
+    (tmp_path / 'bus').write_text('not a socket')
+    r = run('bus', '--dir', str(tmp_path))
+    assert r.returncode == 1
+    assert 'not a socket' in r.stderr
+    assert (tmp_path / 'bus').read_text() == 'not a socket'
+
+
+def test_bus_missing_daemon(tmp_path):
+    r = run('bus', '--dir', str(tmp_path), '--dbus-daemon', str(tmp_path / 'no-such-daemon'))
+    assert r.returncode == 1
+    assert 'cannot start' in r.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_bus_daemon_dying_is_a_failure(processes, tmp_path):
+    bus = Bus(processes, tmp_path / 'vm1')
+    r = dbus_list_names(bus.address)
+    assert r.returncode == 0
+    # find the daemon: the only child of `vmstate bus`
+    children = open(f'/proc/{bus.process.pid}/task/{bus.process.pid}/children').read().split()
+    assert len(children) == 1
+    os.kill(int(children[0]), signal.SIGKILL)
+    assert bus.process.wait() == 1
+    assert 'exited on its own' in bus.process.stderr_text()
+
+
+@pytest.mark.skipif(os.getuid() != 0 or shutil.which('setpriv') is None,
+                    reason='needs root and setpriv to connect as another user')
+def test_bus_refuses_other_users(processes):
+    # a directory every user can reach, so that only the bus policy can
+    # refuse the other user (pytest's tmp_path is private to its owner)
+    vm = tempfile.mkdtemp(prefix='vmstate-cli-test-', dir='/tmp')
+    try:
+        os.chmod(vm, 0o755)
+        bus = Bus(processes, vm)
+        assert dbus_list_names(bus.address).returncode == 0
+        r = dbus_list_names(bus.address, 'setpriv', '--reuid=65534', '--regid=65534',
+                            '--clear-groups')
+        assert r.returncode != 0
+        assert 'org.freedesktop.DBus' not in r.stdout
+    finally:
+        processes.stop_all()
+        shutil.rmtree(vm)

@@ -1,0 +1,152 @@
+# vmstate against real QEMU 7.2: QEMU's dbus-vmstate object saves
+# `vmstate serve` helpers on a `vmstate bus` into a migration stream;
+# `vmstate inspect` walks that stream and `vmstate load` loads it back.
+# make-fixture.py makes tests/cli/qemu-7.2-machine-none.mig the same way.
+#
+# SPDX-License-Identifier: LGPL-2.1-or-later
+
+import hashlib
+import json
+import os
+import shutil
+import socket
+import time
+
+import pytest
+
+from conftest import TIMEOUT, Bus, make_state, run
+
+QEMU = os.environ.get('QEMU', shutil.which('qemu-system-x86_64') or 'qemu-system-x86_64')
+
+
+class Qmp:
+    def __init__(self, path, timeout=TIMEOUT):
+        deadline = time.monotonic() + timeout
+        self.sock = socket.socket(socket.AF_UNIX)
+        self.sock.settimeout(timeout)
+        self.sock.connect(path)
+        self.file = self.sock.makefile('rw')
+        json.loads(self.file.readline())  # the greeting
+        self.command('qmp_capabilities')
+
+    def command(self, name, **arguments):
+        self.file.write(json.dumps({'execute': name, 'arguments': arguments}) + '\n')
+        self.file.flush()
+        while True:
+            line = self.file.readline()
+            if not line:
+                raise EOFError(f'QMP closed during {name}')
+            reply = json.loads(line)
+            if 'return' in reply or 'error' in reply:
+                return reply
+
+    def close(self):
+        self.file.close()
+        self.sock.close()
+
+
+def qemu_opt(value):
+    """QEMU's option syntax doubles commas inside a value."""
+    return value.replace(',', ',,')
+
+
+def start_qemu(processes, tmp_path, address, name):
+    qmp_path = tmp_path / f'{name}.qmp'
+    p = processes.start([QEMU, '-machine', 'none', '-nodefaults', '-display', 'none',
+                         '-S', '-object', f'dbus-vmstate,id=dv,addr={qemu_opt(address)}',
+                         '-qmp', f'unix:{qmp_path},server=on,wait=on'])
+    # with wait=on QEMU starts nothing before the QMP client connects; the
+    # socket appears when it is ready for one
+    deadline = time.monotonic() + TIMEOUT
+    while not qmp_path.exists():
+        if p.proc.poll() is not None:
+            raise RuntimeError(f'QEMU exited: {p.stderr_text()}')
+        if time.monotonic() > deadline:
+            raise TimeoutError('QEMU did not create its QMP socket')
+        time.sleep(0.02)  # polling for a file to appear, bounded by the deadline
+    return p, Qmp(str(qmp_path))
+
+
+def migrate_to_file(qmp, path):
+    r = qmp.command('migrate', uri=f'exec:cat>{path}')
+    assert 'return' in r, r
+    deadline = time.monotonic() + TIMEOUT
+    while True:
+        status = qmp.command('query-migrate')['return'].get('status')
+        if status in ('completed', 'failed', 'cancelled'):
+            return status
+        assert time.monotonic() < deadline, 'migration did not finish'
+        time.sleep(0.05)  # QMP has no blocking wait; bounded by the deadline
+
+
+@pytest.mark.skipif(shutil.which(QEMU) is None, reason='qemu-system-x86_64 is not installed')
+def test_qemu_saves_served_helpers_and_vmstate_reads_the_stream(processes, tmp_path):
+    bus = Bus(processes, tmp_path / 'src')
+    net = make_state(5000, 11)
+    fw = b'table inet filter { }\n'
+    (tmp_path / 'net0.state').write_bytes(net)
+    (tmp_path / 'fw.state').write_bytes(fw)
+    served = [processes.serve(bus, 'net0', tmp_path / 'net0.state'),
+              processes.serve(bus, 'fw', tmp_path / 'fw.state')]
+
+    qemu, qmp = start_qemu(processes, tmp_path, bus.address, 'src')
+    stream = tmp_path / 'vm.mig'
+    try:
+        assert migrate_to_file(qmp, stream) == 'completed'
+        qmp.command('quit')
+    finally:
+        qmp.close()
+    assert qemu.wait() == 0
+    for p in served:
+        assert p.wait_line('SAVED ').startswith('SAVED ')
+
+    # vmstate walks QEMU's stream to the dbus-vmstate section
+    r = run('inspect', '--json', '--extract', str(tmp_path / 'x'), str(stream))
+    assert r.returncode == 0, r
+    doc = json.loads(r.stdout)
+    assert doc['format'] == 'qemu-migration-stream'
+    names = [s.get('name') for s in doc['stream']['sections']]
+    assert 'dbus-vmstate/dbus-vmstate' in names and 'timer' in names and 'globalstate' in names
+    assert {e['id']: (e['size'], e['sha256']) for e in doc['entries']} == {
+        'net0': (len(net), hashlib.sha256(net).hexdigest()),
+        'fw': (len(fw), hashlib.sha256(fw).hexdigest()),
+    }
+    assert (tmp_path / 'x' / 'net0').read_bytes() == net
+
+    # and loads it into fresh helpers on another bus
+    dest = Bus(processes, tmp_path / 'dest')
+    processes.serve(dest, 'net0', tmp_path / 'net0.dest')
+    processes.serve(dest, 'fw', tmp_path / 'fw.dest')
+    r = run('load', '--address', dest.address, str(stream))
+    assert r.returncode == 0, r
+    assert (tmp_path / 'net0.dest').read_bytes() == net
+    assert (tmp_path / 'fw.dest').read_bytes() == fw
+
+
+@pytest.mark.skipif(shutil.which(QEMU) is None, reason='qemu-system-x86_64 is not installed')
+def test_qemu_incoming_loads_into_a_served_helper(processes, tmp_path):
+    """QEMU's incoming side Loads its stream into `vmstate serve`, which
+    replaces its state file."""
+    src = Bus(processes, tmp_path / 'src')
+    (tmp_path / 'a.state').write_bytes(b'state of a')
+    processes.serve(src, 'a', tmp_path / 'a.state')
+    qemu, qmp = start_qemu(processes, tmp_path, src.address, 'src')
+    stream = tmp_path / 'vm.mig'
+    try:
+        assert migrate_to_file(qmp, stream) == 'completed'
+        qmp.command('quit')
+    finally:
+        qmp.close()
+    qemu.wait()
+
+    dest = Bus(processes, tmp_path / 'dest')
+    served = processes.serve(dest, 'a', tmp_path / 'a.dest')
+    qmp_path = tmp_path / 'dest.qmp'
+    incoming = processes.start([QEMU, '-machine', 'none', '-nodefaults', '-display', 'none',
+                                '-object', f'dbus-vmstate,id=dv,addr={qemu_opt(dest.address)}',
+                                '-incoming', f'exec:cat {stream}',
+                                '-qmp', f'unix:{qmp_path},server=on,wait=off'])
+    line = served.wait_line('LOADED ')
+    assert line == f'LOADED 10 {hashlib.sha256(b"state of a").hexdigest()}'
+    assert (tmp_path / 'a.dest').read_bytes() == b'state of a'
+    incoming.stop()
