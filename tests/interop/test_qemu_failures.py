@@ -242,3 +242,51 @@ def test_qemu_cannot_save_empty_state(rig):
     blob = vi.Stream.from_file(path).blob
     assert struct.unpack(">I", blob[:4])[0] == 1
     assert blob[4:] == bytes(len(blob) - 4)
+
+
+# A helper's Load fails on the destination
+
+def test_qemu_load_error_fails_and_exits(rig):
+    bus = rig.bus()
+    rig.helper(bus, "a", size=32, seed=1)
+    _, path, status = qemu_save(rig, bus)
+    assert status == "completed"
+    bus2 = rig.bus()
+    rig.helper(bus2, "a", kind="py", extra=["--load-error", "refused"])
+    dest = rig.qemu(bus2, incoming=True, name="dst")
+    assert dest.incoming_from_file(path) in ("failed", "exited")
+    assert dest.wait_exit() == 1
+    assert "refused" in dest.stderr()
+
+
+def test_collector_load_error_fails_cleanly(rig):
+    bus = rig.bus()
+    rig.helper(bus, "a", size=32, seed=1)
+    blob = collector_for(bus).save_sync(None)
+    bus2 = rig.bus()
+    bad = rig.helper(bus2, "a", kind="py", extra=["--load-error", "refused"])
+    with pytest.raises(GLib.Error) as e:
+        collector_for(bus2).load_sync(blob, None)
+    assert_vmstate_error(e, Vmstate.Error.HELPER_FAILED, "a", bad.unique_name, "refused")
+
+
+# An extra helper on the destination: QEMU ignores it, and so do we
+
+def test_qemu_ignores_extra_helper_on_load(rig):
+    bus = rig.bus()
+    rig.helper(bus, "a", size=32, seed=1)
+    _, path, status = qemu_save(rig, bus)
+    assert status == "completed"
+    bus2 = rig.bus()
+    helpers = {"a": rig.helper(bus2, "a", size=3, seed=9), "extra": rig.helper(bus2, "extra")}
+    dest = rig.qemu(bus2, incoming=True, name="dst")
+    assert dest.incoming_from_file(path) == "completed", dest.stderr()
+    assert helpers["a"].wait_loaded() == (32, vi.state_sha256(32, 1))
+    assert finish(helpers)["extra"] == []
+
+    # VmstateCollector loads QEMU's blob on a bus with an extra helper too
+    bus3 = rig.bus()
+    helpers = {"a": rig.helper(bus3, "a", size=3, seed=9), "extra": rig.helper(bus3, "extra")}
+    collector_for(bus3).load_sync(GLib.Bytes.new(vi.Stream.from_file(path).blob), None)
+    assert helpers["a"].wait_loaded() == (32, vi.state_sha256(32, 1))
+    assert finish(helpers)["extra"] == []
