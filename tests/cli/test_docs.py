@@ -21,10 +21,10 @@ def test_man_page_documents_every_command():
         assert f'vmstate {command}' in text
     for option in ['state\\-file', 'extract', 'address', 'dir']:
         assert f'\\-\\-{option}' in text
-    # groff renders it without warnings
-    r = subprocess.run(['man', '--warnings', '-l', '-Tutf8', MAN], capture_output=True,
-                       text=True, timeout=TIMEOUT, env={**os.environ, 'MANWIDTH': '80'})
-    assert r.returncode == 0, r.stderr
+    # groff renders it without a warning
+    r = subprocess.run(['groff', '-man', '-Tutf8', '-ww', MAN], capture_output=True,
+                       text=True, timeout=TIMEOUT)
+    assert r.returncode == 0 and r.stderr == '', r.stderr
     assert 'vmstate serve' in r.stdout
 
 

@@ -150,3 +150,50 @@ def test_qemu_incoming_loads_into_a_served_helper(processes, tmp_path):
     assert line == f'LOADED 10 {hashlib.sha256(b"state of a").hexdigest()}'
     assert (tmp_path / 'a.dest').read_bytes() == b'state of a'
     incoming.stop()
+
+
+@pytest.mark.skipif(shutil.which(QEMU) is None, reason='qemu-system-x86_64 is not installed')
+@pytest.mark.parametrize('machine', ['pc', 'q35'])
+def test_inspect_walks_a_full_pc_stream(processes, tmp_path, machine):
+    """A running PC's stream: RAM start/part/end sections with real pages,
+    some thirty device sections with subsections, all stepped over with
+    QEMU's own description, to the dbus-vmstate section and on to EOF."""
+    bus = Bus(processes, tmp_path / 'bus')
+    state = make_state(20000, 5)
+    (tmp_path / 'x.state').write_bytes(state)
+    processes.serve(bus, 'x', tmp_path / 'x.state')
+    qmp_path = tmp_path / 'qmp'
+    qemu = processes.start([QEMU, '-machine', machine, '-m', '32', '-nodefaults',
+                            '-display', 'none', '-object',
+                            f'dbus-vmstate,id=dv,addr={qemu_opt(bus.address)}',
+                            '-qmp', f'unix:{qmp_path},server=on,wait=on'])
+    deadline = time.monotonic() + TIMEOUT
+    while not qmp_path.exists():
+        assert qemu.proc.poll() is None, qemu.stderr_text()
+        assert time.monotonic() < deadline, 'QEMU did not create its QMP socket'
+        time.sleep(0.02)  # polling for a file to appear, bounded by the deadline
+    qmp = Qmp(str(qmp_path))
+    stream = tmp_path / 'vm.mig'
+    try:
+        assert migrate_to_file(qmp, stream) == 'completed'
+        qmp.command('quit')
+    finally:
+        qmp.close()
+    qemu.wait()
+
+    r = run('inspect', '--json', str(stream))
+    assert r.returncode == 0, r
+    doc = json.loads(r.stdout)
+    sections = doc['stream']['sections']
+    kinds = [(s['type'], s.get('name')) for s in sections]
+    assert kinds[0] == ('configuration', None) and kinds[-1] == ('eof', None)
+    assert ('start', 'ram') in kinds and ('end', 'ram') in kinds
+    ram = [s for s in sections if s.get('name') == 'ram']
+    assert sum(s['data_size'] for s in ram) > 32 * 1024 * 1024 // 4096  # every page is in there
+    full = [s for s in sections if s['type'] == 'full']
+    assert len(full) > 25
+    assert {'cpu', 'apic', 'mc146818rtc', 'globalstate'} <= {s['name'] for s in full}
+    assert doc['stream']['description_offset'] == sections[-1]['offset'] + 1
+    assert doc['entries'] == [{'id': 'x', 'size': len(state),
+                               'sha256': hashlib.sha256(state).hexdigest(),
+                               'preview': state[:64].hex()}]
