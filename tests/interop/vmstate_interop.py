@@ -334,11 +334,15 @@ class Qemu:
         try:
             self.execute("migrate", uri=f"exec:cat>{path} && echo done>{done}")
             status = self.wait_migration(timeout)
-            info = self.execute("query-migrate") if status != "exited" else {}
             if status == "completed":
                 ready, _, _ = select.select([fd], [], [], timeout)
                 if not ready or not os.read(fd, 64).startswith(b"done"):
                     raise TimeoutError(f"{self.name}: cat did not finish writing {path}")
+            # only now: QEMU 7.2 emits "completed" before it computes the
+            # downtime and total time, so a query-migrate right after the
+            # event can report 0 for both (measured). cat ends once QEMU
+            # has closed the stream, which it does after computing them.
+            info = self.execute("query-migrate") if status != "exited" else {}
         finally:
             os.close(fd)
             os.unlink(done)
