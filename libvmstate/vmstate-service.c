@@ -36,12 +36,29 @@
  * When a Load succeeded the service emits [signal@Vmstate.Service::loaded]:
  * a helper started in a waiting ("incoming") state resumes on it.
  *
+ * ## Who may call Save and Load
+ *
+ * A service answers `Save` and `Load` only from peers whose uid is in
+ * [property@Vmstate.Service:allowed-uids]: by default the service's own
+ * effective uid and root. On a message bus the uid of the sender comes
+ * from the bus daemon (`GetConnectionUnixUser`) and is cached per unique
+ * name; on a peer-to-peer connection it is the peer's credentials. Anyone
+ * else gets `org.freedesktop.DBus.Error.AccessDenied` and the vfunc is not
+ * called. The `Id` property and introspection stay readable by every
+ * peer the bus lets through: the Id is how collectors find helpers, and
+ * it is not a secret.
+ *
+ * A service can also be exported on a peer-to-peer connection (one that
+ * is not to a message bus): it then registers the object only, since
+ * there is no bus name to request.
+ *
  * Since: 1.0
  */
 
 #include "config.h"
 
 #include <string.h>
+#include <unistd.h>
 
 #include "vmstate-error.h"
 #include "vmstate-service.h"
@@ -53,13 +70,22 @@ typedef struct
   guint            max_state_size;
   GDBusConnection *connection;
   guint            registration_id;
+  /* guint32: who may call Save and Load */
+  GArray          *allowed_uids;
+  /* sender unique name -> uid + 1 (so that 0 is "not cached") */
+  GHashTable      *uid_cache;
 } VmstateServicePrivate;
+
+/* Unique names are never reused on a bus, so a cached uid stays right;
+ * the cache is emptied when it grows past this to bound its memory. */
+#define UID_CACHE_MAX 256
 
 enum {
   PROP_0,
   PROP_ID,
   PROP_MAX_STATE_SIZE,
   PROP_CONNECTION,
+  PROP_ALLOWED_UIDS,
   N_PROPS
 };
 
@@ -88,6 +114,8 @@ vmstate_service_finalize (GObject *object)
   VmstateServicePrivate *priv = vmstate_service_get_instance_private (self);
 
   g_free (priv->id);
+  g_array_unref (priv->allowed_uids);
+  g_hash_table_unref (priv->uid_cache);
 
   G_OBJECT_CLASS (vmstate_service_parent_class)->finalize (object);
 }
@@ -112,6 +140,13 @@ vmstate_service_get_property (GObject    *object,
     case PROP_CONNECTION:
       g_value_set_object (value, priv->connection);
       break;
+    case PROP_ALLOWED_UIDS:
+      g_value_take_variant (value,
+                            g_variant_new_fixed_array (G_VARIANT_TYPE_UINT32,
+                                                       priv->allowed_uids->data,
+                                                       priv->allowed_uids->len,
+                                                       sizeof (guint32)));
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -133,6 +168,17 @@ vmstate_service_set_property (GObject      *object,
       break;
     case PROP_MAX_STATE_SIZE:
       vmstate_service_set_max_state_size (self, g_value_get_uint (value));
+      break;
+    case PROP_ALLOWED_UIDS:
+      {
+        GVariant *uids = g_value_get_variant (value);
+        const guint32 *data = NULL;
+        gsize n = 0;
+
+        if (uids != NULL)
+          data = g_variant_get_fixed_array (uids, &n, sizeof (guint32));
+        vmstate_service_set_allowed_uids (self, data, n);
+      }
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -282,6 +328,25 @@ vmstate_service_class_init (VmstateServiceClass *klass)
                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY |
                          G_PARAM_STATIC_STRINGS);
 
+  /**
+   * VmstateService:allowed-uids:
+   *
+   * The uids of the peers allowed to call `Save` and `Load`, as a
+   * GVariant of type `au`. The default is the service's effective uid and
+   * root (0). Setting %NULL or an empty array restores the default; a
+   * list that is set replaces the default entirely (root is allowed only
+   * if it is listed). Other peers get
+   * `org.freedesktop.DBus.Error.AccessDenied`. See
+   * [method@Vmstate.Service.set_allowed_uids].
+   *
+   * Since: 1.0
+   */
+  properties[PROP_ALLOWED_UIDS] =
+    g_param_spec_variant ("allowed-uids", NULL, NULL,
+                          G_VARIANT_TYPE ("au"), NULL,
+                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY |
+                          G_PARAM_STATIC_STRINGS);
+
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   /**
@@ -303,8 +368,25 @@ vmstate_service_class_init (VmstateServiceClass *klass)
 }
 
 static void
+set_default_allowed_uids (GArray *uids)
+{
+  guint32 euid = geteuid ();
+  guint32 root = 0;
+
+  g_array_set_size (uids, 0);
+  g_array_append_val (uids, euid);
+  if (euid != root)
+    g_array_append_val (uids, root);
+}
+
+static void
 vmstate_service_init (VmstateService *self)
 {
+  VmstateServicePrivate *priv = vmstate_service_get_instance_private (self);
+
+  priv->allowed_uids = g_array_new (FALSE, FALSE, sizeof (guint32));
+  set_default_allowed_uids (priv->allowed_uids);
+  priv->uid_cache = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 }
 
 /**
@@ -392,6 +474,70 @@ vmstate_service_get_connection (VmstateService *self)
   return priv->connection;
 }
 
+/**
+ * vmstate_service_get_allowed_uids:
+ * @self: a #VmstateService
+ * @n_uids: (out): return location for the number of uids
+ *
+ * Gets the uids of the peers allowed to call `Save` and `Load`; see
+ * [property@Vmstate.Service:allowed-uids].
+ *
+ * Returns: (array length=n_uids) (transfer none): the uids, valid until
+ *   they are changed
+ *
+ * Since: 1.0
+ */
+const guint32 *
+vmstate_service_get_allowed_uids (VmstateService *self,
+                                  gsize          *n_uids)
+{
+  VmstateServicePrivate *priv = vmstate_service_get_instance_private (self);
+
+  g_return_val_if_fail (VMSTATE_IS_SERVICE (self), NULL);
+  g_return_val_if_fail (n_uids != NULL, NULL);
+
+  *n_uids = priv->allowed_uids->len;
+  return (const guint32 *) priv->allowed_uids->data;
+}
+
+/**
+ * vmstate_service_set_allowed_uids:
+ * @self: a #VmstateService
+ * @uids: (array length=n_uids) (nullable): the allowed uids, or %NULL for
+ *   the default
+ * @n_uids: the number of uids
+ *
+ * Sets the uids of the peers allowed to call `Save` and `Load`; see
+ * [property@Vmstate.Service:allowed-uids]. %NULL or an empty array
+ * restores the default: the service's effective uid and root. A call
+ * already being checked is checked against the list set when its
+ * sender's uid is known.
+ *
+ * Since: 1.0
+ */
+void
+vmstate_service_set_allowed_uids (VmstateService *self,
+                                  const guint32  *uids,
+                                  gsize           n_uids)
+{
+  VmstateServicePrivate *priv = vmstate_service_get_instance_private (self);
+  g_autoptr(GArray) old = NULL;
+
+  g_return_if_fail (VMSTATE_IS_SERVICE (self));
+  g_return_if_fail (uids != NULL || n_uids == 0);
+
+  old = g_array_copy (priv->allowed_uids);
+  g_array_set_size (priv->allowed_uids, 0);
+  if (n_uids == 0)
+    set_default_allowed_uids (priv->allowed_uids);
+  else
+    g_array_append_vals (priv->allowed_uids, uids, n_uids);
+
+  if (old->len != priv->allowed_uids->len ||
+      memcmp (old->data, priv->allowed_uids->data, old->len * sizeof (guint32)) != 0)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ALLOWED_UIDS]);
+}
+
 /* D-Bus glue */
 
 static void
@@ -455,18 +601,14 @@ on_load_done (GObject      *source,
   g_signal_emit (self, signals[SIGNAL_LOADED], 0);
 }
 
+/* Runs Save or Load once the caller has been allowed. */
 static void
-vmstate_service_method_call (GDBusConnection       *connection,
-                             const char            *sender,
-                             const char            *object_path,
-                             const char            *interface_name,
-                             const char            *method_name,
-                             GVariant              *parameters,
-                             GDBusMethodInvocation *invocation,
-                             gpointer               user_data)
+dispatch_method (VmstateService        *self,
+                 GDBusMethodInvocation *invocation)
 {
-  VmstateService *self = user_data;
   VmstateServicePrivate *priv = vmstate_service_get_instance_private (self);
+  const char *method_name = g_dbus_method_invocation_get_method_name (invocation);
+  GVariant *parameters = g_dbus_method_invocation_get_parameters (invocation);
 
   /* GDBus checked the signature against the introspection data. */
   if (g_str_equal (method_name, "Save"))
@@ -493,11 +635,157 @@ vmstate_service_method_call (GDBusConnection       *connection,
       vmstate_service_load_async (self, state, NULL, on_load_done, invocation);
     }
   else
+    g_assert_not_reached ();
+}
+
+static gboolean
+uid_is_allowed (VmstateService *self,
+                guint32         uid)
+{
+  VmstateServicePrivate *priv = vmstate_service_get_instance_private (self);
+
+  for (guint i = 0; i < priv->allowed_uids->len; i++)
+    if (g_array_index (priv->allowed_uids, guint32, i) == uid)
+      return TRUE;
+  return FALSE;
+}
+
+/* Takes over @invocation: dispatches it if @uid may call, refuses it
+ * otherwise. */
+static void
+check_uid_and_dispatch (VmstateService        *self,
+                        GDBusMethodInvocation *invocation,
+                        guint32                uid)
+{
+  VmstateServicePrivate *priv = vmstate_service_get_instance_private (self);
+  const char *sender = g_dbus_method_invocation_get_sender (invocation);
+
+  if (uid_is_allowed (self, uid))
+    {
+      dispatch_method (self, invocation);
+      return;
+    }
+
+  g_debug ("helper '%s': refused %s from %s (uid %u)", priv->id,
+           g_dbus_method_invocation_get_method_name (invocation),
+           sender ? sender : "the peer", uid);
+  g_dbus_method_invocation_return_error (invocation, G_DBUS_ERROR,
+                                         G_DBUS_ERROR_ACCESS_DENIED,
+                                         "helper '%s' does not answer %s from %s: "
+                                         "its uid %u is not allowed",
+                                         priv->id,
+                                         g_dbus_method_invocation_get_method_name (invocation),
+                                         sender ? sender : "this peer", uid);
+}
+
+static void
+refuse_unknown_uid (VmstateService        *self,
+                    GDBusMethodInvocation *invocation,
+                    const char            *why)
+{
+  VmstateServicePrivate *priv = vmstate_service_get_instance_private (self);
+  const char *sender = g_dbus_method_invocation_get_sender (invocation);
+
+  g_dbus_method_invocation_return_error (invocation, G_DBUS_ERROR,
+                                         G_DBUS_ERROR_ACCESS_DENIED,
+                                         "helper '%s' does not answer %s from %s: "
+                                         "its uid is unknown (%s)",
+                                         priv->id,
+                                         g_dbus_method_invocation_get_method_name (invocation),
+                                         sender ? sender : "this peer", why);
+}
+
+static void
+on_get_connection_unix_user (GObject      *source,
+                             GAsyncResult *result,
+                             gpointer      user_data)
+{
+  /* the invocation, holding the service: see vmstate_service_method_call */
+  GDBusMethodInvocation *invocation = user_data;
+  g_autoptr(VmstateService) self = g_object_steal_data (G_OBJECT (invocation), "vmstate-service");
+  VmstateServicePrivate *priv = vmstate_service_get_instance_private (self);
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GError) error = NULL;
+  guint32 uid;
+
+  reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result, &error);
+  if (reply == NULL)
+    {
+      g_autofree char *detail = _vmstate_describe_dbus_error (error);
+
+      refuse_unknown_uid (self, invocation, detail);
+      return;
+    }
+
+  g_variant_get (reply, "(u)", &uid);
+  if (g_hash_table_size (priv->uid_cache) >= UID_CACHE_MAX)
+    g_hash_table_remove_all (priv->uid_cache);
+  g_hash_table_insert (priv->uid_cache,
+                       g_strdup (g_dbus_method_invocation_get_sender (invocation)),
+                       GUINT_TO_POINTER ((guint) uid + 1));
+  check_uid_and_dispatch (self, invocation, uid);
+}
+
+static void
+vmstate_service_method_call (GDBusConnection       *connection,
+                             const char            *sender,
+                             const char            *object_path,
+                             const char            *interface_name,
+                             const char            *method_name,
+                             GVariant              *parameters,
+                             GDBusMethodInvocation *invocation,
+                             gpointer               user_data)
+{
+  VmstateService *self = user_data;
+  VmstateServicePrivate *priv = vmstate_service_get_instance_private (self);
+  gpointer cached;
+
+  if (!g_str_equal (method_name, "Save") && !g_str_equal (method_name, "Load"))
     {
       g_dbus_method_invocation_return_error (invocation, G_DBUS_ERROR,
                                              G_DBUS_ERROR_UNKNOWN_METHOD,
                                              "No such method %s", method_name);
+      return;
     }
+
+  /* Peer-to-peer: the peer's credentials, from the socket. */
+  if (sender == NULL || g_dbus_connection_get_unique_name (connection) == NULL)
+    {
+      GCredentials *credentials = g_dbus_connection_get_peer_credentials (connection);
+      g_autoptr(GError) error = NULL;
+      uid_t uid;
+
+      if (credentials == NULL)
+        {
+          refuse_unknown_uid (self, invocation, "the connection has no peer credentials");
+          return;
+        }
+      uid = g_credentials_get_unix_user (credentials, &error);
+      if (uid == (uid_t) -1)
+        {
+          refuse_unknown_uid (self, invocation, error->message);
+          return;
+        }
+      check_uid_and_dispatch (self, invocation, uid);
+      return;
+    }
+
+  /* A message bus: ask the bus daemon who the sender is, once. */
+  cached = g_hash_table_lookup (priv->uid_cache, sender);
+  if (cached != NULL)
+    {
+      check_uid_and_dispatch (self, invocation, GPOINTER_TO_UINT (cached) - 1);
+      return;
+    }
+
+  g_object_set_data_full (G_OBJECT (invocation), "vmstate-service",
+                          g_object_ref (self), g_object_unref);
+  g_dbus_connection_call (connection,
+                          DBUS_NAME, DBUS_PATH, DBUS_INTERFACE,
+                          "GetConnectionUnixUser",
+                          g_variant_new ("(s)", sender),
+                          G_VARIANT_TYPE ("(u)"), G_DBUS_CALL_FLAGS_NONE,
+                          -1, NULL, on_get_connection_unix_user, invocation);
 }
 
 static GVariant *
@@ -536,7 +824,8 @@ static const GDBusInterfaceVTable vmstate_service_vtable = {
  * When this returns %TRUE the name request has been answered, so a
  * collector listing the bus from then on sees this helper.
  *
- * One service can be exported per connection.
+ * One service can be exported per connection. On a peer-to-peer
+ * connection (not to a message bus) only the object is registered.
  *
  * Returns: %TRUE on success; %FALSE with @error set, to
  *   %VMSTATE_ERROR_INVALID_ID if the Id is not valid, to
@@ -593,6 +882,10 @@ vmstate_service_export (VmstateService   *self,
       return FALSE;
     }
 
+  /* A peer-to-peer connection has no bus, so no name to request. */
+  if (g_dbus_connection_get_unique_name (connection) == NULL)
+    goto exported;
+
   /* Flags 0: queue behind the current owner instead of failing, like
    * every other helper on the bus. */
   reply = g_dbus_connection_call_sync (connection,
@@ -612,6 +905,7 @@ vmstate_service_export (VmstateService   *self,
       return FALSE;
     }
 
+exported:
   priv->registration_id = registration_id;
   priv->connection = g_object_ref (connection);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CONNECTION]);
@@ -640,7 +934,8 @@ vmstate_service_unexport (VmstateService *self)
 
   g_dbus_connection_unregister_object (priv->connection, priv->registration_id);
   priv->registration_id = 0;
-  if (!g_dbus_connection_is_closed (priv->connection))
+  if (!g_dbus_connection_is_closed (priv->connection) &&
+      g_dbus_connection_get_unique_name (priv->connection) != NULL)
     g_dbus_connection_call (priv->connection,
                             DBUS_NAME, DBUS_PATH, DBUS_INTERFACE,
                             "ReleaseName",

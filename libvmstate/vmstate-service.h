@@ -82,6 +82,13 @@ VMSTATE_AVAILABLE_IN_ALL
 void             vmstate_service_set_max_state_size (VmstateService   *self,
                                                      guint             max_state_size);
 VMSTATE_AVAILABLE_IN_ALL
+const guint32   *vmstate_service_get_allowed_uids   (VmstateService   *self,
+                                                     gsize            *n_uids);
+VMSTATE_AVAILABLE_IN_ALL
+void             vmstate_service_set_allowed_uids   (VmstateService   *self,
+                                                     const guint32    *uids,
+                                                     gsize             n_uids);
+VMSTATE_AVAILABLE_IN_ALL
 GDBusConnection *vmstate_service_get_connection     (VmstateService   *self);
 VMSTATE_AVAILABLE_IN_ALL
 gboolean         vmstate_service_export             (VmstateService   *self,

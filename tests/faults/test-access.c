@@ -1,0 +1,303 @@
+/* test-access.c: who may call a helper's Save and Load
+ *
+ * A helper answers Save and Load only from its own uid and root by
+ * default, or from the uids of its allowed-uids. Checked with a second
+ * real uid: `gdbus call` run as nobody (65534) on a private dbus-daemon
+ * that lets every uid connect. Also checked on a peer-to-peer connection,
+ * where the uid comes from the socket's credentials.
+ *
+ * The test must run as root (CI does) to switch to another uid.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include <grp.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "faults-bus.h"
+
+#define NOBODY 65534
+#define ALLOW_EVERY_UID "<allow user=\"*\"/>"
+
+static void
+become_nobody (gpointer user_data)
+{
+  /* in the child, between fork and exec */
+  if (setgroups (0, NULL) != 0 || setgid (NOBODY) != 0 || setuid (NOBODY) != 0)
+    _exit (125);
+}
+
+/* Runs `gdbus call` as nobody; returns its exit status. */
+static int
+gdbus_call_as_nobody (FaultsBus   *bus,
+                      const char  *dest,
+                      const char  *method,
+                      const char  *arg1,
+                      const char  *arg2,
+                      char       **out,
+                      char       **err)
+{
+  g_autoptr(GSubprocessLauncher) launcher = NULL;
+  g_autoptr(GSubprocess) process = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *argv[] = { "gdbus", "call", "--address", bus->address, "--dest", dest,
+                         "--object-path", "/org/qemu/VMState1", "--method", method,
+                         arg1, arg2, NULL };
+
+  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  g_subprocess_launcher_set_child_setup (launcher, become_nobody, NULL, NULL);
+  process = g_subprocess_launcher_spawnv (launcher, argv, &error);
+  g_assert_no_error (error);
+  g_subprocess_communicate_utf8 (process, NULL, NULL, out, err, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_subprocess_get_if_exited (process));
+  g_assert_cmpint (g_subprocess_get_exit_status (process), !=, 125);
+  g_test_message ("gdbus call %s as nobody: exit %d, out '%s', err '%s'", method,
+                  g_subprocess_get_exit_status (process), *out, *err);
+  return g_subprocess_get_exit_status (process);
+}
+
+static VmstateCollector *
+collector_for (FaultsBus *bus)
+{
+  g_autoptr(GError) error = NULL;
+  VmstateCollector *collector;
+
+  collector = vmstate_collector_new_for_address_sync (bus->address, NULL, &error);
+  g_assert_no_error (error);
+  return collector;
+}
+
+static void
+require_root (void)
+{
+  /* CI runs as root; elsewhere this test cannot switch uids. It fails
+   * rather than skips, so that a CI that lost root does not pass. */
+  if (geteuid () != 0)
+    g_error ("test-access must run as root, to run a client as uid %d", NOBODY);
+}
+
+static void
+test_default_denies_other_uid (void)
+{
+  g_autoptr(FaultsBus) bus = faults_bus_new (ALLOW_EVERY_UID, NULL);
+  g_autoptr(FaultsHelper) helper = faults_helper_spawn (bus, "--id", "fw", "--report", NULL);
+  g_autoptr(VmstateCollector) collector = collector_for (bus);
+  g_autoptr(VmstateBlob) blob = vmstate_blob_new ();
+  g_autoptr(GBytes) state = faults_make_state (7, 9);
+  g_autoptr(GBytes) bytes = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *out = NULL, *err = NULL, *line = NULL, *sum = NULL, *expected = NULL;
+
+  require_root ();
+
+  /* nobody may read the Id: that is how helpers are found */
+  g_assert_cmpint (gdbus_call_as_nobody (bus, helper->unique_name,
+                                         "org.freedesktop.DBus.Properties.Get",
+                                         "org.qemu.VMState1", "Id", &out, &err), ==, 0);
+  g_assert_nonnull (strstr (out, "'fw'"));
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+
+  /* ...but not call Save or Load */
+  g_assert_cmpint (gdbus_call_as_nobody (bus, helper->unique_name, "org.qemu.VMState1.Save",
+                                         NULL, NULL, &out, &err), !=, 0);
+  g_assert_nonnull (strstr (err, "org.freedesktop.DBus.Error.AccessDenied"));
+  g_assert_nonnull (strstr (err, "uid 65534 is not allowed"));
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (gdbus_call_as_nobody (bus, helper->unique_name, "org.qemu.VMState1.Load",
+                                         "@ay [1, 2, 3]", NULL, &out, &err), !=, 0);
+  g_assert_nonnull (strstr (err, "org.freedesktop.DBus.Error.AccessDenied"));
+
+  /* root may; and the first vfunc call the helper reports is root's
+   * Load: the refused calls never reached a vfunc. */
+  vmstate_blob_add (blob, "fw", state, &error);
+  g_assert_no_error (error);
+  bytes = vmstate_blob_to_bytes (blob);
+  g_assert_true (vmstate_collector_load_sync (collector, bytes, NULL, &error));
+  g_assert_no_error (error);
+  line = faults_helper_read_line (helper, NULL);
+  sum = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, state);
+  expected = g_strdup_printf ("LOAD fw 7 %s", sum);
+  g_assert_cmpstr (line, ==, expected);
+}
+
+static void
+test_allowed_uids (void)
+{
+  g_autoptr(FaultsBus) bus = faults_bus_new (ALLOW_EVERY_UID, NULL);
+  g_autoptr(FaultsHelper) helper = faults_helper_spawn (bus, "--id", "slirp", "--state-size", "4",
+                                                        "--allow-uid", G_STRINGIFY (NOBODY), NULL);
+  g_autoptr(VmstateCollector) collector = collector_for (bus);
+  g_autoptr(GBytes) blob = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *out = NULL, *err = NULL;
+
+  require_root ();
+
+  /* nobody is now allowed... */
+  g_assert_cmpint (gdbus_call_as_nobody (bus, helper->unique_name, "org.qemu.VMState1.Save",
+                                         NULL, NULL, &out, &err), ==, 0);
+  g_assert_true (g_str_has_prefix (out, "("));
+
+  /* ...and the list replaced the default: root is not */
+  blob = vmstate_collector_save_sync (collector,
+                                      NULL, &error);
+  g_assert_null (blob);
+  g_test_message ("root's save: %s", error->message);
+  g_assert_error (error, VMSTATE_ERROR, VMSTATE_ERROR_HELPER_FAILED);
+  g_assert_nonnull (strstr (error->message, "AccessDenied"));
+  g_assert_nonnull (strstr (error->message, "'slirp'"));
+}
+
+/* Peer to peer */
+
+#define COUNTING_TYPE_SERVICE (counting_service_get_type ())
+G_DECLARE_FINAL_TYPE (CountingService, counting_service, COUNTING, SERVICE, VmstateService)
+
+struct _CountingService
+{
+  VmstateService parent_instance;
+  guint n_saves;
+};
+
+G_DEFINE_FINAL_TYPE (CountingService, counting_service, VMSTATE_TYPE_SERVICE)
+
+static GBytes *
+counting_service_save (VmstateService *service, GError **error)
+{
+  COUNTING_SERVICE (service)->n_saves++;
+  return g_bytes_new_static ("p2p", 3);
+}
+
+static void
+counting_service_class_init (CountingServiceClass *klass)
+{
+  VMSTATE_SERVICE_CLASS (klass)->save = counting_service_save;
+}
+
+static void
+counting_service_init (CountingService *self)
+{
+}
+
+static void
+on_connection (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr(GError) error = NULL;
+
+  *(GDBusConnection **) user_data = g_dbus_connection_new_finish (result, &error);
+  g_assert_no_error (error);
+}
+
+static void
+on_reply (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  *(GAsyncResult **) user_data = g_object_ref (result);
+}
+
+static GVariant *
+p2p_save (GDBusConnection *client, GError **error)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+
+  g_dbus_connection_call (client, NULL, "/org/qemu/VMState1", "org.qemu.VMState1", "Save",
+                          NULL, G_VARIANT_TYPE ("(ay)"), G_DBUS_CALL_FLAGS_NONE, 10000, NULL,
+                          on_reply, &result);
+  while (result == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  return g_dbus_connection_call_finish (client, result, error);
+}
+
+static GSocketConnection *
+stream_for_fd (int fd)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSocket) socket = g_socket_new_from_fd (fd, &error);
+
+  g_assert_no_error (error);
+  return g_socket_connection_factory_create_connection (socket);
+}
+
+static void
+test_peer_to_peer (void)
+{
+  g_autoptr(GSocketConnection) server_stream = NULL;
+  g_autoptr(GSocketConnection) client_stream = NULL;
+  g_autoptr(GDBusConnection) server = NULL;
+  g_autoptr(GDBusConnection) client = NULL;
+  g_autoptr(CountingService) service = g_object_new (COUNTING_TYPE_SERVICE, "id", "p2p", NULL);
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *guid = g_dbus_generate_guid ();
+  const guint32 someone_else = 12345;
+  const guint32 *uids;
+  gsize n_uids;
+  int fds[2];
+
+  g_assert_cmpint (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), ==, 0);
+  server_stream = stream_for_fd (fds[0]);
+  client_stream = stream_for_fd (fds[1]);
+  g_dbus_connection_new (G_IO_STREAM (server_stream), guid,
+                         G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_SERVER, NULL, NULL,
+                         on_connection, &server);
+  g_dbus_connection_new (G_IO_STREAM (client_stream), NULL,
+                         G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT, NULL, NULL,
+                         on_connection, &client);
+  while (server == NULL || client == NULL)
+    g_main_context_iteration (NULL, TRUE);
+
+  /* no bus: only the object is exported */
+  g_assert_true (vmstate_service_export (VMSTATE_SERVICE (service), server, &error));
+  g_assert_no_error (error);
+
+  /* the default: this process's own uid (and root) */
+  uids = vmstate_service_get_allowed_uids (VMSTATE_SERVICE (service), &n_uids);
+  g_assert_cmpuint (n_uids, >=, 1);
+  g_assert_cmpuint (uids[0], ==, geteuid ());
+  reply = p2p_save (client, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (service->n_saves, ==, 1);
+  g_clear_pointer (&reply, g_variant_unref);
+
+  /* someone else only: refused, and the vfunc is not called */
+  vmstate_service_set_allowed_uids (VMSTATE_SERVICE (service), &someone_else, 1);
+  reply = p2p_save (client, &error);
+  g_assert_null (reply);
+  g_assert_error (error, G_DBUS_ERROR, G_DBUS_ERROR_ACCESS_DENIED);
+  g_test_message ("refused: %s", error->message);
+  g_assert_cmpuint (service->n_saves, ==, 1);
+  g_clear_error (&error);
+
+  /* the property, as bindings see it */
+  {
+    g_autoptr(GVariant) value = NULL;
+
+    g_object_get (service, "allowed-uids", &value, NULL);
+    g_assert_cmpstr (g_variant_get_type_string (value), ==, "au");
+    g_assert_cmpuint (g_variant_n_children (value), ==, 1);
+    g_object_set (service, "allowed-uids", NULL, NULL);  /* back to the default */
+  }
+  reply = p2p_save (client, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (service->n_saves, ==, 2);
+
+  vmstate_service_unexport (VMSTATE_SERVICE (service));
+  g_dbus_connection_close_sync (client, NULL, NULL);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  signal (SIGPIPE, SIG_IGN);
+
+  g_test_add_func ("/access/default-denies-other-uid", test_default_denies_other_uid);
+  g_test_add_func ("/access/allowed-uids", test_allowed_uids);
+  g_test_add_func ("/access/peer-to-peer", test_peer_to_peer);
+  return g_test_run ();
+}

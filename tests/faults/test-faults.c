@@ -1,0 +1,415 @@
+/* test-faults.c: fault injection with real processes on a real
+ * dbus-daemon
+ *
+ * Helpers SIGKILLed in the middle of Save and of Load, a helper that
+ * never answers Load, the bus daemon killed during a save, 256 helpers on
+ * one bus, Ids that are megabytes long or not strings, a client calling
+ * Load with 100 MiB, a helper answering Save with the wrong signature.
+ * Each must end in a clear error naming the helper, with this (the
+ * calling) process still up and able to carry on; the valgrind and asan
+ * test setups check that nothing leaks.
+ *
+ * (test-collector.c covers a helper that crashes from inside its own Save
+ * or Load, a Save timeout, errors and the Id checks at small sizes; these
+ * are the faults from outside.)
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "faults-bus.h"
+
+/* A clear error is short enough to read, whatever the helper sent. */
+#define MAX_MESSAGE_LEN 1024
+
+static void
+on_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  *(GAsyncResult **) user_data = g_object_ref (result);
+}
+
+static GAsyncResult *
+wait_result (GAsyncResult **result)
+{
+  while (*result == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  return *result;
+}
+
+static VmstateCollector *
+collector_for (FaultsBus *bus)
+{
+  g_autoptr(GError) error = NULL;
+  VmstateCollector *collector;
+
+  collector = vmstate_collector_new_for_address_sync (bus->address, NULL, &error);
+  g_assert_no_error (error);
+  return collector;
+}
+
+static void
+assert_clear_error (const GError *error,
+                    int           code,
+                    const char   *first_needle,
+                    ...)
+{
+  va_list ap;
+
+  g_assert_nonnull (error);
+  g_test_message ("failed as expected: %s", error->message);
+  g_assert_error (error, VMSTATE_ERROR, code);
+  g_assert_cmpuint (strlen (error->message), <, MAX_MESSAGE_LEN);
+  va_start (ap, first_needle);
+  for (const char *s = first_needle; s != NULL; s = va_arg (ap, const char *))
+    if (strstr (error->message, s) == NULL)
+      g_error ("'%s' is not in the error message '%s'", s, error->message);
+  va_end (ap);
+}
+
+static GBytes *
+blob_of (const char *first_id, ...)
+{
+  g_autoptr(VmstateBlob) blob = vmstate_blob_new ();
+  va_list ap;
+
+  va_start (ap, first_id);
+  for (const char *id = first_id; id != NULL; id = va_arg (ap, const char *))
+    {
+      g_autoptr(GBytes) state = va_arg (ap, GBytes *);
+      g_autoptr(GError) error = NULL;
+
+      vmstate_blob_add (blob, id, state, &error);
+      g_assert_no_error (error);
+    }
+  va_end (ap);
+  return vmstate_blob_to_bytes (blob);
+}
+
+static void
+save_succeeds_with (VmstateCollector *collector,
+                    guint             n_entries)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) blob = vmstate_collector_save_sync (collector, NULL, &error);
+  g_autoptr(VmstateBlob) parsed = NULL;
+
+  g_assert_no_error (error);
+  parsed = vmstate_blob_new_from_bytes (blob, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (vmstate_blob_get_n_entries (parsed), ==, n_entries);
+}
+
+static void
+test_kill_in_save (void)
+{
+  g_autoptr(FaultsBus) bus = faults_bus_new (NULL, NULL);
+  g_autoptr(FaultsHelper) ok = faults_helper_spawn (bus, "--id", "net0", NULL);
+  g_autoptr(FaultsHelper) victim = faults_helper_spawn (bus, "--id", "fw", "--hang", "save",
+                                                        "--report", NULL);
+  g_autoptr(VmstateCollector) collector = collector_for (bus);
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GBytes) blob = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *line = NULL;
+
+  vmstate_collector_save_async (collector, NULL, on_done, &result);
+  /* The helper is inside its Save: kill it there. */
+  line = faults_helper_read_line (victim, g_main_context_default ());
+  g_assert_cmpstr (line, ==, "SAVE fw");
+  faults_helper_kill (victim);
+
+  blob = vmstate_collector_save_finish (collector, wait_result (&result), &error);
+  g_assert_null (blob);
+  assert_clear_error (error, VMSTATE_ERROR_HELPER_VANISHED, "'fw'", victim->unique_name,
+                      "Save", NULL);
+
+  /* The collector carries on with the helpers that are left. */
+  save_succeeds_with (collector, 1);
+}
+
+static void
+test_kill_in_load (void)
+{
+  g_autoptr(FaultsBus) bus = faults_bus_new (NULL, NULL);
+  g_autoptr(FaultsHelper) ok = faults_helper_spawn (bus, "--id", "net0", "--report", NULL);
+  g_autoptr(FaultsHelper) victim = faults_helper_spawn (bus, "--id", "fw", "--hang", "load",
+                                                        "--report", NULL);
+  g_autoptr(VmstateCollector) collector = collector_for (bus);
+  g_autoptr(GBytes) blob = blob_of ("fw", faults_make_state (100, 7),
+                                    "net0", faults_make_state (200, 8), NULL);
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *line = NULL;
+
+  vmstate_collector_load_async (collector, blob, NULL, on_done, &result);
+  line = faults_helper_read_line (victim, g_main_context_default ());
+  g_assert_true (g_str_has_prefix (line, "LOAD fw 100 "));
+  faults_helper_kill (victim);
+
+  g_assert_false (vmstate_collector_load_finish (collector, wait_result (&result), &error));
+  assert_clear_error (error, VMSTATE_ERROR_HELPER_VANISHED, "'fw'", victim->unique_name,
+                      "Load", NULL);
+  save_succeeds_with (collector, 1);
+}
+
+static void
+test_load_never_answered (void)
+{
+  g_autoptr(FaultsBus) bus = faults_bus_new (NULL, NULL);
+  g_autoptr(FaultsHelper) mute = faults_helper_spawn (bus, "--id", "tpm", "--hang", "load", NULL);
+  g_autoptr(VmstateCollector) collector = collector_for (bus);
+  g_autoptr(GBytes) blob = blob_of ("tpm", faults_make_state (10, 1), NULL);
+  g_autoptr(GError) error = NULL;
+
+  vmstate_collector_set_timeout_msec (collector, 500);
+  g_assert_false (vmstate_collector_load_sync (collector, blob, NULL, &error));
+  assert_clear_error (error, VMSTATE_ERROR_TIMED_OUT, "'tpm'", mute->unique_name, "Load",
+                      "500 ms", NULL);
+  /* The mute helper still answers everything but Load. */
+  save_succeeds_with (collector, 1);
+}
+
+static void
+test_daemon_killed (void)
+{
+  g_autoptr(FaultsBus) bus = faults_bus_new (NULL, NULL);
+  g_autoptr(FaultsHelper) ok = faults_helper_spawn (bus, "--id", "net0", NULL);
+  g_autoptr(FaultsHelper) slow = faults_helper_spawn (bus, "--id", "fw", "--hang", "save",
+                                                      "--report", NULL);
+  g_autoptr(VmstateCollector) collector = collector_for (bus);
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GBytes) blob = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GError) again = NULL;
+  g_autofree char *line = NULL;
+
+  vmstate_collector_save_async (collector, NULL, on_done, &result);
+  line = faults_helper_read_line (slow, g_main_context_default ());
+  g_assert_cmpstr (line, ==, "SAVE fw");
+  faults_bus_kill (bus);
+
+  blob = vmstate_collector_save_finish (collector, wait_result (&result), &error);
+  g_assert_null (blob);
+  assert_clear_error (error, VMSTATE_ERROR_FAILED, "connection to the bus closed", "'fw'",
+                      NULL);
+
+  /* Later operations fail cleanly too. */
+  blob = vmstate_collector_save_sync (collector, NULL, &again);
+  g_assert_null (blob);
+  g_assert_nonnull (again);
+  g_test_message ("then: %s", again->message);
+  g_assert_true (g_dbus_connection_is_closed (vmstate_collector_get_connection (collector)));
+  /* The helpers saw their bus go and left. */
+  g_assert_true (g_subprocess_wait (ok->process, NULL, NULL));
+  g_assert_true (g_subprocess_wait (slow->process, NULL, NULL));
+  ok->pid = slow->pid = 0;
+}
+
+#define MANY 256
+
+static void
+test_many_helpers (void)
+{
+  /* dbus-daemon's default of 256 connections per uid would refuse the
+   * collector (257th): raise it. The limit on pending replies per
+   * connection stays the default: the collector bounds its calls in
+   * flight (max-in-flight) rather than fail. */
+  g_autoptr(FaultsBus) bus = faults_bus_new (NULL,
+                                             "<limit name=\"max_connections_per_user\">1024</limit>"
+                                             "<limit name=\"max_completed_connections\">1024</limit>");
+  g_autoptr(FaultsHelper) many = faults_helper_spawn (bus, "--id", "h", "--count", G_STRINGIFY (MANY),
+                                                      "--state-size", "1024", "--report", NULL);
+  g_autoptr(VmstateCollector) collector = collector_for (bus);
+  g_autoptr(GPtrArray) helpers = NULL;
+  g_autoptr(GBytes) blob = NULL;
+  g_autoptr(VmstateBlob) parsed = NULL;
+  g_autoptr(GHashTable) loaded = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr(GError) error = NULL;
+
+  helpers = vmstate_collector_list_helpers_sync (collector, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (helpers->len, ==, MANY);
+
+  blob = vmstate_collector_save_sync (collector, NULL, &error);
+  g_assert_no_error (error);
+  parsed = vmstate_blob_new_from_bytes (blob, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (vmstate_blob_get_n_entries (parsed), ==, MANY);
+  for (int i = 0; i < MANY; i++)
+    {
+      g_autofree char *id = g_strdup_printf ("h-%03d", i);
+      g_autoptr(GBytes) expected = faults_make_state (1024, i);
+
+      g_assert_true (g_bytes_equal (vmstate_blob_get_state (parsed, id), expected));
+    }
+  for (int i = 0; i < MANY; i++)
+    {
+      g_autofree char *line = faults_helper_read_line (many, NULL);
+      g_assert_true (g_str_has_prefix (line, "SAVE h-"));
+    }
+
+  g_assert_true (vmstate_collector_load_sync (collector, blob, NULL, &error));
+  g_assert_no_error (error);
+  /* Every helper got exactly its own state. */
+  for (int i = 0; i < MANY; i++)
+    {
+      g_autofree char *line = faults_helper_read_line (many, NULL);
+      g_auto(GStrv) words = g_strsplit (line, " ", 4);
+      g_autoptr(GBytes) expected = NULL;
+      g_autofree char *sum = NULL;
+
+      g_assert_cmpstr (words[0], ==, "LOAD");
+      expected = faults_make_state (1024, atoi (words[1] + 2));
+      sum = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, expected);
+      g_assert_cmpstr (words[2], ==, "1024");
+      g_assert_cmpstr (words[3], ==, sum);
+      g_assert_true (g_hash_table_add (loaded, g_strdup (words[1])));
+    }
+  g_assert_cmpuint (g_hash_table_size (loaded), ==, MANY);
+}
+
+static void
+test_id_megabytes (void)
+{
+  g_autoptr(FaultsBus) bus = faults_bus_new (NULL, NULL);
+  g_autoptr(FaultsHelper) ok = faults_helper_spawn (bus, "--id", "net0", NULL);
+  g_autoptr(FaultsHelper) huge = faults_test_helper_spawn (bus, "--raw-id-len", "4194304", NULL);
+  g_autoptr(VmstateCollector) collector = collector_for (bus);
+  g_autoptr(GBytes) blob = NULL;
+  g_autoptr(GPtrArray) helpers = NULL;
+  g_autoptr(GError) error = NULL;
+
+  blob = vmstate_collector_save_sync (collector, NULL, &error);
+  g_assert_null (blob);
+  assert_clear_error (error, VMSTATE_ERROR_INVALID_ID, huge->unique_name, "4194304 bytes", NULL);
+  g_clear_error (&error);
+  helpers = vmstate_collector_list_helpers_sync (collector, NULL, &error);
+  g_assert_null (helpers);
+  assert_clear_error (error, VMSTATE_ERROR_INVALID_ID, huge->unique_name, NULL);
+}
+
+static void
+test_id_not_string (void)
+{
+  g_autoptr(FaultsBus) bus = faults_bus_new (NULL, NULL);
+  g_autoptr(FaultsHelper) odd = faults_test_helper_spawn (bus, "--raw-id-type", "i", NULL);
+  g_autoptr(VmstateCollector) collector = collector_for (bus);
+  g_autoptr(GBytes) blob = NULL;
+  g_autoptr(GError) error = NULL;
+
+  blob = vmstate_collector_save_sync (collector, NULL, &error);
+  g_assert_null (blob);
+  assert_clear_error (error, VMSTATE_ERROR_INVALID_ID, odd->unique_name, "'i'", NULL);
+}
+
+static void
+test_wrong_reply_signature (void)
+{
+  g_autoptr(FaultsBus) bus = faults_bus_new (NULL, NULL);
+  g_autoptr(FaultsHelper) liar = faults_test_helper_spawn (bus, "--id", "liar", "--raw-wrong-reply", NULL);
+  g_autoptr(VmstateCollector) collector = collector_for (bus);
+  g_autoptr(GBytes) blob = NULL;
+  g_autoptr(GError) error = NULL;
+
+  blob = vmstate_collector_save_sync (collector, NULL, &error);
+  g_assert_null (blob);
+  assert_clear_error (error, VMSTATE_ERROR_BAD_REPLY, "'liar'", liar->unique_name, "(s)", NULL);
+}
+
+static GError *
+call_load (GDBusConnection *connection,
+           const char      *dest,
+           gsize            size)
+{
+  g_autoptr(GBytes) state = faults_make_state (size, 3);
+  g_autoptr(GVariant) reply = NULL;
+  GError *error = NULL;
+
+  reply = g_dbus_connection_call_sync (connection, dest, "/org/qemu/VMState1",
+                                       "org.qemu.VMState1", "Load",
+                                       g_variant_new ("(@ay)",
+                                                      g_variant_new_from_bytes (G_VARIANT_TYPE_BYTESTRING,
+                                                                                state, TRUE)),
+                                       NULL, G_DBUS_CALL_FLAGS_NONE, 60000, NULL, &error);
+  return error;
+}
+
+static void
+test_load_100mib (void)
+{
+  /* Limits high enough for 100 MiB to reach the bus daemon at all. */
+  g_autoptr(FaultsBus) bus = faults_bus_new (NULL,
+                                             "<limit name=\"max_message_size\">134217728</limit>"
+                                             "<limit name=\"max_incoming_bytes\">268435456</limit>"
+                                             "<limit name=\"max_outgoing_bytes\">268435456</limit>");
+  g_autoptr(FaultsHelper) target = faults_helper_spawn (bus, "--id", "fw", "--report", NULL);
+  g_autoptr(VmstateCollector) collector = collector_for (bus);
+  g_autoptr(GDBusConnection) client = NULL;
+  g_autoptr(GBytes) blob = blob_of ("fw", faults_make_state (10, 5), NULL);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *line = NULL;
+  g_autofree char *sum = NULL;
+  g_autoptr(GBytes) small = faults_make_state (10, 5);
+
+  vmstate_error_quark ();  /* maps our D-Bus errors back to VMSTATE_ERROR */
+  client = g_dbus_connection_new_for_address_sync (bus->address,
+                                                   G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
+                                                   G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+                                                   NULL, NULL, &error);
+  g_assert_no_error (error);
+
+  /* 100 MiB: past the D-Bus limit of 64 MiB per array; it must never
+   * reach the helper, whoever refuses it. */
+  error = call_load (client, target->unique_name, 100 * 1024 * 1024);
+  g_assert_nonnull (error);
+  g_test_message ("100 MiB Load: %s", error->message);
+  g_clear_error (&error);
+
+  /* 40 MiB reaches the helper, which refuses it unread: its
+   * max-state-size is 1 MiB. */
+  if (g_dbus_connection_is_closed (client))
+    {
+      g_clear_object (&client);
+      client = g_dbus_connection_new_for_address_sync (bus->address,
+                                                       G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
+                                                       G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+                                                       NULL, NULL, &error);
+      g_assert_no_error (error);
+    }
+  error = call_load (client, target->unique_name, 40 * 1024 * 1024);
+  g_assert_error (error, VMSTATE_ERROR, VMSTATE_ERROR_STATE_TOO_LARGE);
+  g_test_message ("40 MiB Load: %s", error->message);
+  g_assert_nonnull (strstr (error->message, "'fw'"));
+  g_clear_error (&error);
+
+  /* The helper is up, and the first Load its vfunc sees is this one: the
+   * big ones never got there. */
+  g_assert_true (vmstate_collector_load_sync (collector, blob, NULL, &error));
+  g_assert_no_error (error);
+  line = faults_helper_read_line (target, NULL);
+  sum = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, small);
+  g_assert_true (g_str_has_prefix (line, "LOAD fw 10 "));
+  g_assert_cmpstr (line + strlen ("LOAD fw 10 "), ==, sum);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  /* A closed stdin pipe of a killed helper must not kill the test. */
+  signal (SIGPIPE, SIG_IGN);
+
+  g_test_add_func ("/faults/kill-in-save", test_kill_in_save);
+  g_test_add_func ("/faults/kill-in-load", test_kill_in_load);
+  g_test_add_func ("/faults/load-never-answered", test_load_never_answered);
+  g_test_add_func ("/faults/daemon-killed", test_daemon_killed);
+  g_test_add_func ("/faults/256-helpers", test_many_helpers);
+  g_test_add_func ("/faults/id-megabytes", test_id_megabytes);
+  g_test_add_func ("/faults/id-not-string", test_id_not_string);
+  g_test_add_func ("/faults/wrong-reply-signature", test_wrong_reply_signature);
+  g_test_add_func ("/faults/load-100mib", test_load_100mib);
+  return g_test_run ();
+}
