@@ -13,6 +13,7 @@ import GLib from 'gi://GLib';
 import Gio from 'gi://Gio';
 import GObject from 'gi://GObject';
 import Vmstate from 'gi://Vmstate?version=1.0';
+import System from 'system';
 
 const Counter = GObject.registerClass(
 class Counter extends Vmstate.Service {
@@ -29,6 +30,10 @@ class Counter extends Vmstate.Service {
     }
 });
 
+if (ARGV.length < 2) {
+    printerr('usage: counter-helper.js ADDRESS ID [COUNT]');
+    System.exit(2);
+}
 const [address, id, count = '0'] = ARGV;
 const connection = Gio.DBusConnection.new_for_address_sync(address,
     Gio.DBusConnectionFlags.AUTHENTICATION_CLIENT |
