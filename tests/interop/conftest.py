@@ -31,3 +31,13 @@ def rig(tmp_path):
         yield r
     finally:
         r.close()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    # every test skipped (no QEMU): tell meson, which counts 77 as SKIP
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is None or exitstatus != 0:
+        return
+    stats = reporter.stats
+    if stats.get("skipped") and not stats.get("passed") and not stats.get("failed"):
+        session.exitstatus = 77
