@@ -11,7 +11,7 @@ import sys
 
 import gi
 gi.require_version("Vmstate", "1.0")
-from gi.repository import GLib, Vmstate  # noqa: E402
+from gi.repository import GLib, Vmstate
 
 
 def main(address, command, path=None):

@@ -13,7 +13,7 @@ import sys
 
 import gi
 gi.require_version("Vmstate", "1.0")
-from gi.repository import Vmstate  # noqa: E402
+from gi.repository import Vmstate
 
 
 class Counter(Vmstate.Service):
