@@ -133,7 +133,11 @@ class Bus:
                                       "--print-address=1"],
                                      stdin=subprocess.DEVNULL, stdout=subprocess.PIPE)
         self.reader = LineReader(self.proc.stdout, "dbus-daemon")
-        self.address = self.reader.wait_prefix("unix:", timeout=30)
+        try:
+            self.address = self.reader.wait_prefix("unix:", timeout=30)
+        except BaseException:
+            self.stop()
+            raise
 
     def stop(self):
         _kill(self.proc)
@@ -155,7 +159,11 @@ class Helper:
                  "--state-seed", str(seed)] + list(extra)
         self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         self.reader = LineReader(self.proc.stdout, f"helper {id[:20]}")
-        ready = self.reader.wait_prefix("READY ", timeout=30).split()
+        try:
+            ready = self.reader.wait_prefix("READY ", timeout=30).split()
+        except BaseException:
+            self.stop()
+            raise
         self.unique_name = ready[1]
         self.pid = int(ready[2])
 
@@ -234,12 +242,16 @@ class Qemu:
         self._file = self.sock.makefile("rb")
         self._thread = threading.Thread(target=self._read, daemon=True)
         self._thread.start()
-        greeting = self._replies.get(timeout=60)
-        if greeting is None or "QMP" not in greeting:
-            raise QmpError(f"{name}: bad QMP greeting {greeting}")
-        self.execute("qmp_capabilities")
-        self.execute("migrate-set-capabilities",
-                     capabilities=[{"capability": "events", "state": True}])
+        try:
+            greeting = self._replies.get(timeout=60)
+            if greeting is None or "QMP" not in greeting:
+                raise QmpError(f"{name}: bad QMP greeting {greeting}")
+            self.execute("qmp_capabilities")
+            self.execute("migrate-set-capabilities",
+                         capabilities=[{"capability": "events", "state": True}])
+        except BaseException:
+            self.stop()
+            raise
 
     def _accept(self, listener, timeout):
         # wait for QEMU's connection, or for QEMU to exit (a bad option)
