@@ -126,3 +126,23 @@ def test_spliced_stream_is_really_read(rig):
     helper.stop()
     helper.reader.finish()
     assert helper.loaded_lines() == []
+
+
+def test_collector_empty_state_loads_in_qemu(rig):
+    """QEMU 7.2 cannot save an empty state (test_qemu_failures.py), but it
+    loads one: VmstateCollector saves it, and a QEMU destination passes
+    it to the helper's Load."""
+    _, _, stream = qemu_stream(rig, SPECS[:1])
+    bus = rig.bus()
+    rig.helper(bus, "empty", size=0)
+    ours = bytes(collector_for(bus).save_sync(None).get_data())
+    assert ours == vi.build_blob([("empty", b"")])
+    path = os.path.join(rig.tmpdir, "spliced-stream")
+    with open(path, "wb") as f:
+        f.write(stream.with_blob(ours))
+
+    bus2 = rig.bus()
+    helper = rig.helper(bus2, "empty", size=3, seed=9, kind="py")
+    dest = rig.qemu(bus2, incoming=True, name="dst")
+    assert dest.incoming_from_file(path) == "completed", dest.stderr()
+    assert helper.wait_loaded() == (0, vi.state_sha256(0, 0))
