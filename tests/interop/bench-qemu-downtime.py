@@ -62,7 +62,7 @@ def measure(tmpdir, n, delay, size, runs):
             blob = collector.save_sync(None)
             ours_ms.append((time.perf_counter() - t0) * 1000)
             assert Vmstate.Blob.new_from_bytes(blob).get_n_entries() == n
-        return statistics.median(qemu_ms), statistics.median(ours_ms)
+        return qemu_ms, ours_ms
     finally:
         rig.close()
 
@@ -85,16 +85,18 @@ def main():
     qemu_version = subprocess.run([vi.find_qemu(), "--version"], capture_output=True,
                                   text=True).stdout.splitlines()[0]
     print(f"<!-- {qemu_version}; {platform.node()} {platform.machine()}, "
-          f"{os.cpu_count()} CPUs; medians of {args.runs} runs -->")
-    print("| helpers | state | Save delay | QEMU 7.2 downtime (query-migrate) "
-          "| VmstateCollector save |")
+          f"{os.cpu_count()} CPUs; medians of {args.runs} runs, load average "
+          f"{os.getloadavg()[0]:.1f} at the start -->")
+    print("| helpers | state | Save delay | QEMU 7.2 downtime (query-migrate), median (best) "
+          "| VmstateCollector save, median (best) |")
     print("|---:|---:|---:|---:|---:|")
     with tempfile.TemporaryDirectory(prefix="bench-qemu-") as tmpdir:
         for delay in [int(d) for d in args.delays.split(",")]:
             for n in [int(x) for x in args.helpers.split(",")]:
                 q, ours = measure(tmpdir, n, delay, args.size, args.runs)
-                print(f"| {n} | {args.size // 1024} KiB | {delay} ms | {q:.0f} ms | {ours:.1f} ms |",
-                      flush=True)
+                print(f"| {n} | {args.size // 1024} KiB | {delay} ms "
+                      f"| {statistics.median(q):.0f} ms ({min(q)} ms) "
+                      f"| {statistics.median(ours):.1f} ms ({min(ours):.1f} ms) |", flush=True)
 
 
 if __name__ == "__main__":

@@ -47,6 +47,28 @@ class PyHelper(Vmstate.Service):
         print("LOADED", len(data), hashlib.sha256(data).hexdigest(), flush=True)
 
 
+class PlainPyHelper(Vmstate.Service):
+    """The same helper as a user writes it with libvmstate's PyGObject
+    override (bindings/python): bytes in and out, plain exceptions."""
+
+    def __init__(self, state, save_error=None, load_error=None, **kw):
+        super().__init__(**kw)
+        self.state = state
+        self.save_error = save_error
+        self.load_error = load_error
+
+    def do_save(self):
+        if self.save_error is not None:
+            raise RuntimeError(self.save_error)
+        return self.state
+
+    def do_load(self, state):
+        if self.load_error is not None:
+            raise RuntimeError(self.load_error)
+        self.state = bytes(state)
+        print("LOADED", len(self.state), hashlib.sha256(self.state).hexdigest(), flush=True)
+
+
 def main():
     p = argparse.ArgumentParser(description="a libvmstate helper in Python")
     p.add_argument("--address", required=True)
@@ -55,6 +77,8 @@ def main():
     p.add_argument("--state-seed", type=int, default=0)
     p.add_argument("--save-error")
     p.add_argument("--load-error")
+    p.add_argument("--plain", action="store_true",
+                   help="return bytes and raise plain exceptions (needs the override)")
     args = p.parse_args()
 
     conn = Gio.DBusConnection.new_for_address_sync(
@@ -62,7 +86,8 @@ def main():
         Gio.DBusConnectionFlags.AUTHENTICATION_CLIENT |
         Gio.DBusConnectionFlags.MESSAGE_BUS_CONNECTION,
         None, None)
-    service = PyHelper(make_state(args.state_size, args.state_seed),
+    cls = PlainPyHelper if args.plain else PyHelper
+    service = cls(make_state(args.state_size, args.state_seed),
                        save_error=args.save_error, load_error=args.load_error,
                        id=args.id)
     service.export(conn)

@@ -144,7 +144,9 @@ class Bus:
 
 
 class Helper:
-    """A helper process: the C test helper or the Python helper."""
+    """A helper process: the C test helper ("c") or the Python helper
+    ("py": GLib.Bytes and GLib.Error; "py-plain": bytes and plain
+    exceptions, through libvmstate's PyGObject override)."""
 
     def __init__(self, bus, id, size=16, seed=0, kind="c", extra=()):
         self.id = id
@@ -153,8 +155,12 @@ class Helper:
         self.kind = kind
         if kind == "c":
             argv = [os.environ["VMSTATE_TEST_HELPER"]]
-        else:
+        elif kind in ("py", "py-plain"):
             argv = ["/usr/bin/python3", os.environ["VMSTATE_PY_HELPER"]]
+            if kind == "py-plain":
+                argv.append("--plain")
+        else:
+            raise ValueError(kind)
         argv += ["--address", bus.address, "--id", id, "--state-size", str(size),
                  "--state-seed", str(seed)] + list(extra)
         self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
