@@ -13,6 +13,7 @@
 import os
 
 import gi
+import pytest
 
 gi.require_version("Vmstate", "1.0")
 from gi.repository import GLib, Vmstate  # noqa: E402
@@ -146,3 +147,26 @@ def test_collector_empty_state_loads_in_qemu(rig):
     dest = rig.qemu(bus2, incoming=True, name="dst")
     assert dest.incoming_from_file(path) == "completed", dest.stderr()
     assert helper.wait_loaded() == (0, vi.state_sha256(0, 0))
+
+
+def test_required_ids_match_qemu_id_list(rig):
+    bus = rig.bus()
+    for i, s in (("a", 1), ("b", 2), ("c", 3)):
+        rig.helper(bus, i, size=100 * s, seed=s)
+    qemu = rig.qemu(bus, id_list=["a", "c"], name="src")
+    path = os.path.join(rig.tmpdir, "stream")
+    assert qemu.migrate_to_file(path)[0] == "completed"
+    qemu_entries, _ = vi.parse_blob(vi.Stream.from_file(path).blob)
+
+    collector = collector_for(bus)
+    collector.set_required_ids(["a", "c"])
+    ours = bytes(collector.save_sync(None).get_data())
+    assert ours == vi.build_blob(sorted(qemu_entries))
+
+    # an Id that is not on the bus: QEMU fails the migration
+    # (test_qemu_collects.py), VmstateCollector the save, naming it
+    collector.set_required_ids(["a", "zz"])
+    with pytest.raises(GLib.Error) as e:
+        collector.save_sync(None)
+    assert e.value.matches(Vmstate.error_quark(), Vmstate.Error.MISSING_HELPER), e.value.message
+    assert "zz" in e.value.message
