@@ -1379,7 +1379,7 @@ sync_data_end (SyncData *data)
 }
 
 /**
- * vmstate_collector_list_helpers:
+ * vmstate_collector_list_helpers_async:
  * @self: a #VmstateCollector
  * @cancellable: (nullable): a #GCancellable
  * @callback: (scope async): called when the helpers are known
@@ -1394,7 +1394,7 @@ sync_data_end (SyncData *data)
  * Since: 1.0
  */
 void
-vmstate_collector_list_helpers (VmstateCollector    *self,
+vmstate_collector_list_helpers_async (VmstateCollector    *self,
                                 GCancellable        *cancellable,
                                 GAsyncReadyCallback  callback,
                                 gpointer             user_data)
@@ -1403,7 +1403,7 @@ vmstate_collector_list_helpers (VmstateCollector    *self,
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
 
   op_start (op_new (self, OP_LIST, cancellable, callback, user_data,
-                    vmstate_collector_list_helpers));
+                    vmstate_collector_list_helpers_async));
 }
 
 /**
@@ -1412,7 +1412,7 @@ vmstate_collector_list_helpers (VmstateCollector    *self,
  * @result: the #GAsyncResult given to the callback
  * @error: return location for a #GError
  *
- * Finishes [method@Vmstate.Collector.list_helpers].
+ * Finishes [method@Vmstate.Collector.list_helpers_async].
  *
  * Returns: (transfer container) (element-type VmstateHelper): the
  *   helpers, sorted by Id, or %NULL with @error set
@@ -1425,7 +1425,7 @@ vmstate_collector_list_helpers_finish (VmstateCollector  *self,
                                        GError           **error)
 {
   g_return_val_if_fail (g_task_is_valid (result, self), NULL);
-  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == vmstate_collector_list_helpers, NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == vmstate_collector_list_helpers_async, NULL);
 
   return g_task_propagate_pointer (G_TASK (result), error);
 }
@@ -1437,7 +1437,7 @@ vmstate_collector_list_helpers_finish (VmstateCollector  *self,
  * @error: return location for a #GError
  *
  * Lists every helper on the bus, blocking the calling thread. See
- * [method@Vmstate.Collector.list_helpers].
+ * [method@Vmstate.Collector.list_helpers_async].
  *
  * Returns: (transfer container) (element-type VmstateHelper): the
  *   helpers, sorted by Id, or %NULL with @error set
@@ -1456,7 +1456,7 @@ vmstate_collector_list_helpers_sync (VmstateCollector  *self,
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
   sync_data_begin (&data);
-  vmstate_collector_list_helpers (self, cancellable, on_sync_done, &data);
+  vmstate_collector_list_helpers_async (self, cancellable, on_sync_done, &data);
   sync_data_wait (&data);
   helpers = vmstate_collector_list_helpers_finish (self, data.result, error);
   sync_data_end (&data);

@@ -59,7 +59,7 @@ void                 vmstate_collector_set_max_in_flight       (VmstateCollector
                                                                 guint                 max_in_flight);
 
 VMSTATE_AVAILABLE_IN_ALL
-void                 vmstate_collector_list_helpers            (VmstateCollector     *self,
+void                 vmstate_collector_list_helpers_async      (VmstateCollector     *self,
                                                                 GCancellable         *cancellable,
                                                                 GAsyncReadyCallback   callback,
                                                                 gpointer              user_data);

@@ -6,7 +6,7 @@
 /**
  * VmstateHelper:
  *
- * A helper that [method@Vmstate.Collector.list_helpers] found on the bus:
+ * A helper that [method@Vmstate.Collector.list_helpers_async] found on the bus:
  * its Id, the unique bus name every call is addressed to, and its process
  * id when the bus daemon tells it.
  *

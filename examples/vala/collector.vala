@@ -12,7 +12,7 @@
 async void run (string address, string command, string? path) throws Error {
     var collector = yield new Vmstate.Collector.for_address (address, null);
     if (command == "list") {
-        var helpers = yield collector.list_helpers (null);
+        var helpers = yield collector.list_helpers_async (null);
         foreach (var helper in helpers)
             print ("%s %s\n", helper.id, helper.unique_name);
     } else if (command == "save" && path != null) {

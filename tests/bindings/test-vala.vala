@@ -91,7 +91,7 @@ async void save_and_load_async (MainLoop loop) {
         store.export (connect_helper ());
         var collector = connect_collector ();
 
-        var helpers = yield collector.list_helpers (null);
+        var helpers = yield collector.list_helpers_async (null);
         assert (helpers.length == 1);
         assert (helpers[0].id == "store");
 

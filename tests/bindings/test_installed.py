@@ -149,8 +149,7 @@ def test_vala_example_builds_with_the_installed_vapi(tree, tmp_path, new_bus):
     if valac is None:
         pytest.fail("valac is not installed")
     exe = str(tmp_path / "counter-helper-vala")
-    # --disable-since-check: the API says "Since: 1.0" but the package is 0.1.0
-    subprocess.run([valac, "--vapidir", tree.vapidir, "--pkg", "libvmstate-1.0", "--disable-since-check",
+    subprocess.run([valac, "--vapidir", tree.vapidir, "--pkg", "libvmstate-1.0",
                     "-X", "-w", "-o", exe, source_path("examples", "vala", "counter-helper.vala")],
                    env=tree.env(), check=True, cwd=str(tmp_path), timeout=300)
     bus = new_bus()
