@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "vmstate-json.h"
 #include "vmstate-tool.h"
 
 static gboolean opt_json;
@@ -33,25 +34,6 @@ inspect_add_options (GOptionContext *context)
     "section. Shows each entry's Id, size, SHA-256 and a preview.\n"
     "With --extract, an Id's bytes outside [A-Za-z0-9_.-] (and a leading dot)\n"
     "are written as %XX in its file name.");
-}
-
-static void
-json_string (GString    *out,
-             const char *str)
-{
-  g_string_append_c (out, '"');
-  for (const char *p = str; *p != '\0'; p++)
-    {
-      guchar c = *p;
-
-      if (c == '"' || c == '\\')
-        g_string_append_printf (out, "\\%c", c);
-      else if (c < 0x20 || c == 0x7f)
-        g_string_append_printf (out, "\\u%04x", c);
-      else
-        g_string_append_c (out, c);
-    }
-  g_string_append_c (out, '"');
 }
 
 /* An Id is 1..255 bytes of UTF-8 chosen by a helper: never trust it as a
@@ -162,13 +144,14 @@ inspect_run (GOptionContext *context,
   if (opt_json)
     {
       g_string_append (out, "{\"file\": ");
-      json_string (out, path);
+      tool_json_append_string (out, path);
       g_string_append_printf (out, ", \"size\": %" G_GSIZE_FORMAT ", \"format\": \"%s\"",
                               g_bytes_get_size (input->file),
                               input->kind == TOOL_INPUT_STREAM ? "qemu-migration-stream" : "blob");
       if (input->kind == TOOL_INPUT_STREAM)
         {
           ToolSection *payload_section = g_ptr_array_index (input->payload_sections, 0);
+          guint index = 0;
 
           g_string_append_printf (out, ",\n \"stream\": {\"version\": %u, \"description_offset\": %"
                                   G_GSIZE_FORMAT ", \"description_size\": %" G_GSIZE_FORMAT
@@ -183,7 +166,7 @@ inspect_run (GOptionContext *context,
               if (section->name != NULL)
                 {
                   g_string_append (out, ", \"name\": ");
-                  json_string (out, section->name);
+                  tool_json_append_string (out, section->name);
                   g_string_append_printf (out, ", \"section_id\": %u", section->section_id);
                 }
               if (section->has_header)
@@ -193,9 +176,8 @@ inspect_run (GOptionContext *context,
                                       ", \"data_size\": %" G_GSIZE_FORMAT "}",
                                       section->data_offset, section->data_size);
             }
-          g_string_append_printf (out, "],\n  \"dbus_vmstate_section\": %u}",
-                                  g_ptr_array_find (input->sections, payload_section, &n_ids) ? n_ids : 0);
-          n_ids = g_strv_length (ids);
+          g_ptr_array_find (input->sections, payload_section, &index);
+          g_string_append_printf (out, "],\n  \"dbus_vmstate_section\": %u}", index);
         }
       g_string_append_printf (out, ",\n \"payload_size\": %" G_GSIZE_FORMAT ", \"entries\": [",
                               g_bytes_get_size (input->payload));
@@ -243,7 +225,7 @@ inspect_run (GOptionContext *context,
       if (opt_json)
         {
           g_string_append (out, i ? ",\n  {\"id\": " : "\n  {\"id\": ");
-          json_string (out, ids[i]);
+          tool_json_append_string (out, ids[i]);
           g_string_append_printf (out, ", \"size\": %" G_GSIZE_FORMAT ", \"sha256\": \"%s\"",
                                   size, sha256);
           g_string_append (out, ", \"preview\": \"");
@@ -253,7 +235,7 @@ inspect_run (GOptionContext *context,
           if (file != NULL)
             {
               g_string_append (out, ", \"extracted\": ");
-              json_string (out, file);
+              tool_json_append_string (out, file);
             }
           g_string_append_c (out, '}');
         }

@@ -42,6 +42,10 @@ gboolean    tool_json_get_uint   (ToolJson   *object,
                                   const char *key,
                                   guint64    *value);
 
+/* Appends @str (UTF-8) as a JSON string literal. */
+void        tool_json_append_string (GString    *out,
+                                     const char *str);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ToolJson, tool_json_free)
 
 G_END_DECLS

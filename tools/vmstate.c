@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "vmstate-json.h"
 #include "vmstate-tool.h"
 
 static const ToolCommand *commands[] = {
@@ -238,27 +239,6 @@ list_add_options (GOptionContext *context)
     "objects {\"id\", \"unique_name\", \"pid\"}.");
 }
 
-static void
-json_append_string (GString    *out,
-                    const char *str)
-{
-  g_string_append_c (out, '"');
-  for (const char *p = str; *p != '\0'; p++)
-    {
-      guchar c = *p;
-
-      if (c == '"' || c == '\\')
-        g_string_append_printf (out, "\\%c", c);
-      else if (c == '\n')
-        g_string_append (out, "\\n");
-      else if (c < 0x20 || c == 0x7f)
-        g_string_append_printf (out, "\\u%04x", c);
-      else
-        g_string_append_c (out, c);
-    }
-  g_string_append_c (out, '"');
-}
-
 static int
 list_run (GOptionContext *context,
           int             argc,
@@ -291,9 +271,9 @@ list_run (GOptionContext *context,
           VmstateHelper *helper = g_ptr_array_index (helpers, i);
 
           g_string_append (out, i ? ",\n {\"id\": " : "\n {\"id\": ");
-          json_append_string (out, vmstate_helper_get_id (helper));
+          tool_json_append_string (out, vmstate_helper_get_id (helper));
           g_string_append (out, ", \"unique_name\": ");
-          json_append_string (out, vmstate_helper_get_unique_name (helper));
+          tool_json_append_string (out, vmstate_helper_get_unique_name (helper));
           g_string_append_printf (out, ", \"pid\": %u}", vmstate_helper_get_pid (helper));
         }
       g_string_append (out, helpers->len ? "\n]\n" : "]\n");
