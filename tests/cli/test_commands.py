@@ -186,14 +186,12 @@ def test_save_too_large(bus, processes, tmp_path):
     assert "'big'" in r.stderr
 
 
-def test_save_progress_on_a_terminal(bus, processes, tmp_path):
-    for i in range(3):
-        processes.helper(bus, f'h{i}', 64, i)
-    out = tmp_path / 'out'
+def run_on_a_terminal(*args):
+    """Runs vmstate ARGS with stderr on a pseudo-terminal; returns (status, stderr)."""
     master, slave = pty.openpty()
     try:
-        r = subprocess.run([VMSTATE, 'save', '--address', bus.address, '-o', str(out)],
-                           stdout=subprocess.PIPE, stderr=slave, timeout=TIMEOUT)
+        r = subprocess.run([VMSTATE, *args], stdout=subprocess.PIPE, stderr=slave,
+                           timeout=TIMEOUT)
         os.close(slave)
         slave = -1
         text = b''
@@ -209,11 +207,25 @@ def test_save_progress_on_a_terminal(bus, processes, tmp_path):
         if slave >= 0:
             os.close(slave)
         os.close(master)
-    assert r.returncode == 0
-    text = text.decode()
+    return r.returncode, text.decode()
+
+
+def test_progress_on_a_terminal(bus, processes, tmp_path):
+    for i in range(3):
+        processes.helper(bus, f'h{i}', 64, i)
+    out = tmp_path / 'out'
+    status, text = run_on_a_terminal('save', '--address', bus.address, '-o', str(out))
+    assert status == 0
     assert 'saving 3 helpers' in text
     assert 'saved 3 helpers' in text and str(out) in text
     assert len(parse_blob(out.read_bytes())) == 3
+
+    status, text = run_on_a_terminal('load', '--address', bus.address, '--ids', 'h0,h2', str(out))
+    assert status == 0
+    assert 'loading 2 helpers' in text and 'loaded 2 helpers' in text
+
+    status, text = run_on_a_terminal('save', '--quiet', '--address', bus.address, '-o', str(out))
+    assert status == 0 and text == ''
 
 
 # load
