@@ -1242,10 +1242,10 @@ load_ids_done (Op *op)
       g_autofree char *present = join_ids (op->selected);
 
       op->error = g_error_new (VMSTATE_ERROR, VMSTATE_ERROR_MISSING_HELPER,
-                               "the blob holds state for %s, but no %shelper with "
-                               "%s on the bus (present: %s); no helper was loaded",
+                               "the blob holds state for %s, but no %shelper%s on "
+                               "the bus (present: %s); no helper was loaded",
                                unknown->str, op->required_ids ? "required " : "",
-                               n_unknown == 1 ? "that Id is" : "those Ids are",
+                               n_unknown == 1 ? " with that Id is" : "s with those Ids are",
                                present);
       op_fail (op);
       return;
