@@ -232,6 +232,7 @@ build_message (const guint8 *data,
         }
     }
   if (type_string == NULL || !g_variant_type_string_is_valid (type_string) ||
+      !g_variant_type_is_definite (G_VARIANT_TYPE (type_string)) ||
       !g_variant_type_is_tuple (G_VARIANT_TYPE (type_string)))
     {
       g_free (type_string);
@@ -253,9 +254,11 @@ build_message (const guint8 *data,
 
   {
     g_autoptr(GBytes) bytes = g_bytes_new (data + pos, size - pos);
-    g_autoptr(GVariant) raw = g_variant_new_from_bytes (G_VARIANT_TYPE (type_string), bytes, FALSE);
+    g_autoptr(GVariant) raw = g_variant_ref_sink (g_variant_new_from_bytes (G_VARIANT_TYPE (type_string),
+                                                                           bytes, FALSE));
 
-    body = g_variant_ref_sink (g_variant_get_normal_form (raw));
+    /* a full, non-floating reference */
+    body = g_variant_get_normal_form (raw);
   }
 
   message = g_dbus_message_new_method_call (NULL, path, members[kind].interface, member);

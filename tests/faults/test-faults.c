@@ -193,8 +193,12 @@ test_daemon_killed (void)
 
   blob = vmstate_collector_save_finish (collector, wait_result (&result), &error);
   g_assert_null (blob);
-  assert_clear_error (error, VMSTATE_ERROR_FAILED, "connection to the bus closed", "'fw'",
-                      NULL);
+  /* It names the helper whose call was cut: fw, or net0 if its answer
+   * had not arrived yet either. */
+  assert_clear_error (error, VMSTATE_ERROR_FAILED, "connection to the bus closed",
+                      "during Save of helper '", NULL);
+  g_assert_true (strstr (error->message, "'fw' (") != NULL ||
+                 strstr (error->message, "'net0' (") != NULL);
 
   /* Later operations fail cleanly too. */
   blob = vmstate_collector_save_sync (collector, NULL, &again);
