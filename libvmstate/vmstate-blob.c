@@ -107,6 +107,16 @@ write_be32 (guint8 *p, guint32 v)
   return p + 4;
 }
 
+static gboolean
+all_zero (const guint8 *p,
+          gsize         len)
+{
+  for (gsize i = 0; i < len; i++)
+    if (p[i] != 0)
+      return FALSE;
+  return TRUE;
+}
+
 /**
  * vmstate_blob_new_from_bytes:
  * @data: a `dbus-vmstate` section payload, as QEMU or
@@ -178,6 +188,17 @@ vmstate_blob_new_from_bytes (GBytes  *data,
         }
       id_len = read_be32 (buf + pos);
       pos += 4;
+      if (id_len == 0 && all_zero (buf + entry_pos, size - entry_pos))
+        {
+          /* What QEMU 7.2 writes when a helper's Save failed: the count
+           * includes the entry it skipped, and padding follows. */
+          g_set_error (error, VMSTATE_ERROR, VMSTATE_ERROR_INVALID_BLOB,
+                       "blob claims %u entries but holds only %u: only zero "
+                       "padding follows offset %" G_GSIZE_FORMAT
+                       " (QEMU writes such a blob when a helper's Save failed)",
+                       count, i, entry_pos);
+          return NULL;
+        }
       if (id_len > size - pos)
         {
           g_set_error (error, VMSTATE_ERROR, VMSTATE_ERROR_INVALID_BLOB,
