@@ -43,7 +43,7 @@ def test_do_save_returning_a_str_is_an_error():
 
     with pytest.raises(GLib.Error) as info:
         Wrong(id="w").save()
-    assert info.value.matches(Vmstate.error_quark(), Vmstate.Error.FAILED)
+    assert info.value.matches(Vmstate.error_quark(), Vmstate.Error.HELPER_FAILED)
     assert "Wrong.do_save()" in info.value.message
     assert "TypeError" in info.value.message
 
@@ -82,7 +82,7 @@ def test_an_exception_in_do_load_becomes_a_gerror():
 
     with pytest.raises(GLib.Error) as info:
         Picky(id="p").load(GLib.Bytes.new(b"\x09"))
-    assert info.value.matches(Vmstate.error_quark(), Vmstate.Error.FAILED)
+    assert info.value.matches(Vmstate.error_quark(), Vmstate.Error.HELPER_FAILED)
     assert "ValueError" in info.value.message
     assert "version 9 is too new" in info.value.message
 

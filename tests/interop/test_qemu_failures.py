@@ -33,9 +33,9 @@ def collector_for(bus):
 def helper_failed_code(kind):
     """The code VmstateCollector reports for a helper's failed call: the
     helper's own code when the helper's error is in the VMSTATE_ERROR
-    domain (the PyGObject override turns a plain exception into
-    VMSTATE_ERROR_FAILED), HELPER_FAILED for any other domain."""
-    return Vmstate.Error.FAILED if kind == "py-plain" else Vmstate.Error.HELPER_FAILED
+    domain, HELPER_FAILED otherwise (the PyGObject override turns a plain
+    exception into VMSTATE_ERROR_HELPER_FAILED too)."""
+    return Vmstate.Error.HELPER_FAILED
 
 
 def assert_vmstate_error(excinfo, code, *words):

@@ -60,7 +60,7 @@ def _as_gerror(exc, what):
     _log.error("%s raised %s", what, type(exc).__name__, exc_info=exc)
     return GLib.Error.new_literal(Vmstate.error_quark(),
                                   "%s raised %s: %s" % (what, type(exc).__name__, exc),
-                                  Vmstate.Error.FAILED)
+                                  Vmstate.Error.HELPER_FAILED)
 
 
 def _to_gbytes(value, what):
