@@ -30,6 +30,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <glib-unix.h>
 #include <glib/gstdio.h>
 #include <libvmstate/libvmstate.h>
@@ -113,10 +114,27 @@ now_s (void)
 static void
 die (const char *format, ...) G_GNUC_PRINTF (1, 2) G_GNUC_NORETURN;
 
+/* The parent's dbus-daemon, stopped by die(): helpers exit on their own
+ * when our end of their stdin closes, the daemon would not. */
+static pid_t bus_pid;
+static char *bus_dir;
+
 static void
 die (const char *format, ...)
 {
   va_list ap;
+
+  if (bus_pid > 0)
+    kill (bus_pid, SIGTERM);
+  if (bus_dir != NULL)
+    {
+      g_autofree char *socket = g_build_filename (bus_dir, "bus", NULL);
+      g_autofree char *config = g_build_filename (bus_dir, "bus.conf", NULL);
+
+      g_unlink (socket);
+      g_unlink (config);
+      g_rmdir (bus_dir);
+    }
 
   va_start (ap, format);
   fprintf (stderr, "vmstate-bench: ");
@@ -901,6 +919,8 @@ bus_start (void)
   argv[4] = NULL;
   /* It warns that it cannot raise its fd limit: harmless, silenced. */
   bus->daemon = proc_spawn (G_SUBPROCESS_FLAGS_STDERR_SILENCE, argv);
+  bus_pid = atoi (g_subprocess_get_identifier (bus->daemon->process));
+  bus_dir = bus->dir;
   bus->address = read_line_timeout (bus->daemon->out, 30, "dbus-daemon's address");
   if (bus->address == NULL)
     die ("dbus-daemon exited without an address");
@@ -915,6 +935,8 @@ bus_stop (Bus *bus)
 
   g_subprocess_send_signal (bus->daemon->process, SIGTERM);
   proc_wait (bus->daemon, 10);
+  bus_pid = 0;
+  bus_dir = NULL;
   proc_free (bus->daemon);
   g_unlink (socket);
   g_unlink (config);
@@ -1439,6 +1461,13 @@ write_json (const char *path, GPtrArray *rows, Codec *codec, double wall)
 
 /* ------------------------------------------------------------------ */
 
+static gboolean
+on_signal (gpointer user_data)
+{
+  die ("interrupted");
+  return G_SOURCE_REMOVE;
+}
+
 static GArray *
 parse_list (const char *list, gboolean sizes)
 {
@@ -1529,8 +1558,11 @@ main (int argc, char **argv)
       opt_dbus_daemon = p;
     }
 
-  /* A child killed by a signal must not leave helpers: they watch stdin. */
+  /* Helpers exit when their stdin closes; on SIGINT or SIGTERM stop the
+   * bus daemon too (the handlers run while we wait for any process). */
   signal (SIGPIPE, SIG_IGN);
+  g_unix_signal_add (SIGINT, on_signal, NULL);
+  g_unix_signal_add (SIGTERM, on_signal, NULL);
 
   if (!opt_no_bus)
     for (guint a = 0; a < ns->len; a++)
