@@ -1518,7 +1518,7 @@ main (int argc, char **argv)
 
   if (opt_quick)
     {
-      if (!opt_n_list) opt_n_list = g_strdup ("1,8,32");
+      if (!opt_n_list) opt_n_list = g_strdup ("1,8");
       if (!opt_s_list) opt_s_list = g_strdup ("16k");
       if (!opt_d_list) opt_d_list = g_strdup ("0,50");
       opt_reps = 2;
