@@ -95,6 +95,7 @@ class Qmp:
         listener.settimeout(TIMEOUT)
         self.sock, _ = listener.accept()
         self.file = self.sock.makefile("r")
+        self.events = []
         self.read()  # the greeting
         self.run("qmp_capabilities")
         self.run("migrate-set-capabilities", capabilities=[{"capability": "events", "state": True}])
@@ -114,10 +115,13 @@ class Qmp:
                 return msg["return"]
             if "error" in msg:
                 raise SystemExit(f"{command}: {msg['error']['desc']}")
+            if "event" in msg:
+                # an event can come before the command's answer: keep it
+                self.events.append(msg)
 
     def wait_migration(self):
         while True:
-            msg = self.read()
+            msg = self.events.pop(0) if self.events else self.read()
             if msg.get("event") == "MIGRATION" and msg["data"]["status"] in ("completed", "failed"):
                 return msg["data"]["status"]
 
