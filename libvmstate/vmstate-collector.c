@@ -217,9 +217,10 @@ vmstate_collector_class_init (VmstateCollectorClass *klass)
   /**
    * VmstateCollector:max-in-flight:
    *
-   * The most calls the collector has in flight at once. dbus-daemon
-   * refuses a connection's 256th pending reply by default; the default,
-   * 64, stays well below it.
+   * The most calls the collector has in flight at once. dbus-daemon 1.14
+   * refuses more than 128 pending replies on one connection unless its
+   * configuration raises `max_replies_per_connection`; the default, 64,
+   * stays well below that.
    *
    * Since: 1.0
    */

@@ -717,6 +717,17 @@ on_get_connection_unix_user (GObject      *source,
       return;
     }
 
+  /* unexported while the bus daemon was asked: answer as a service
+   * that is gone, without calling the vfunc */
+  if (priv->connection == NULL)
+    {
+      g_dbus_method_invocation_return_error (invocation, G_DBUS_ERROR,
+                                             G_DBUS_ERROR_UNKNOWN_OBJECT,
+                                             "helper '%s' was unexported",
+                                             priv->id);
+      return;
+    }
+
   g_variant_get (reply, "(u)", &uid);
   if (g_hash_table_size (priv->uid_cache) >= UID_CACHE_MAX)
     g_hash_table_remove_all (priv->uid_cache);

@@ -25,7 +25,7 @@ G_BEGIN_DECLS
 /* The D-Bus specification's limit on an array. */
 #define VMSTATE_MAX_MAX_STATE_SIZE    (64 * 1024 * 1024)
 #define VMSTATE_DEFAULT_TIMEOUT_MSEC  25000
-/* dbus-daemon refuses the 256th pending reply on one connection. */
+/* dbus-daemon 1.14 allows 128 pending replies per connection by default. */
 #define VMSTATE_DEFAULT_MAX_IN_FLIGHT 64
 
 gboolean          _vmstate_check_id          (const char  *id,

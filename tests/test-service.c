@@ -235,8 +235,11 @@ test_export (Fixture *f, gconstpointer data)
               "org.freedesktop.DBus.Properties", "GetAll",
               g_variant_new ("(s)", "org.qemu.VMState1"), &error);
   g_assert_no_error (error);
-  g_assert_true (g_variant_lookup (g_variant_get_child_value (all, 0), "Id", "&s", &id));
-  g_assert_cmpstr (id, ==, "svc");
+  {
+    g_autoptr(GVariant) props = g_variant_get_child_value (all, 0);
+    g_assert_true (g_variant_lookup (props, "Id", "&s", &id));
+    g_assert_cmpstr (id, ==, "svc");
+  }
 
   xml = call (f, g_dbus_connection_get_unique_name (f->server), "/org/qemu/VMState1",
               "org.freedesktop.DBus.Introspectable", "Introspect", NULL, &error);
