@@ -36,8 +36,15 @@
 #include "config.h"
 
 #include <string.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "vmstate-blob-private.h"
+
+/* How many bytes of states the consuming serializer frees between two
+ * malloc_trim() calls. */
+#define TRIM_EVERY (4 * 1024 * 1024)
 #include "vmstate-error.h"
 #include "vmstate-util-private.h"
 
@@ -471,6 +478,7 @@ serialize (VmstateBlob *self,
   g_auto(GStrv) ids = NULL;
   guint8 *buf, *p;
   gsize size = self->payload_size;
+  gsize freed = 0;
 
   ids = vmstate_blob_get_ids (self);
   buf = g_malloc (size);
@@ -495,7 +503,19 @@ serialize (VmstateBlob *self,
        * it is a slice of) as soon as it is copied, so memory holds about
        * one copy of the states rather than two. */
       if (consume)
-        vmstate_blob_remove (self, ids[i]);
+        {
+          freed += state_len;
+          vmstate_blob_remove (self, ids[i]);
+#ifdef __GLIBC__
+          /* glibc keeps freed memory resident; hand it back while the
+           * output grows, or the peak is two copies of every state. */
+          if (freed >= TRIM_EVERY)
+            {
+              malloc_trim (0);
+              freed = 0;
+            }
+#endif
+        }
     }
 
   g_assert ((gsize) (p - buf) == size);

@@ -610,6 +610,7 @@ struct _Op
   guint             calls_per_entry; /* calls phase_call makes: 1 or 2 */
   guint             next;
   guint             in_flight;
+  gsize             bytes_in_flight; /* states sent by Load calls in flight */
   GError           *error;
 };
 
@@ -704,6 +705,29 @@ op_take_error (Op     *op,
 
 static void op_pump (Op *op);
 static void call_get_id_and_save (Op *op, Entry *entry);
+static void call_load (Op *op, Entry *entry);
+
+/* Load calls carry the states: beyond this many bytes in flight, GDBus's
+ * serialized copies of them only add memory, not speed (the bus moves
+ * one message at a time). One call is always allowed, whatever its size. */
+#define LOAD_BYTES_IN_FLIGHT (16 * 1024 * 1024)
+
+static gsize
+entry_load_size (Op *op, Entry *entry)
+{
+  return g_bytes_get_size (vmstate_blob_get_state (op->blob, entry->id));
+}
+
+static gboolean
+op_may_send (Op *op, Entry *entry)
+{
+  if (op->in_flight + MAX (op->calls_per_entry, 1) > op->max_in_flight)
+    return FALSE;
+  if (op->phase_call == call_load && op->in_flight > 0 &&
+      op->bytes_in_flight + entry_load_size (op, entry) > LOAD_BYTES_IN_FLIGHT)
+    return FALSE;
+  return TRUE;
+}
 
 static void
 op_run_phase (Op        *op,
@@ -729,8 +753,8 @@ static void
 op_pump (Op *op)
 {
   while (op->error == NULL &&
-         op->in_flight + MAX (op->calls_per_entry, 1) <= op->max_in_flight &&
-         op->next < op->selected->len)
+         op->next < op->selected->len &&
+         op_may_send (op, g_ptr_array_index (op->selected, op->next)))
     {
       Entry *entry = g_ptr_array_index (op->selected, op->next++);
 
@@ -987,6 +1011,7 @@ on_load (GObject      *source,
   g_autoptr(GError) error = NULL;
   char who[320];
 
+  op->bytes_in_flight -= entry_load_size (op, call->entry);
   reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result, &error);
   if (reply == NULL)
     op_take_error (op, call_error (op, call->entry, "Load", error));
@@ -1003,6 +1028,7 @@ call_load (Op *op, Entry *entry)
 {
   GBytes *state = vmstate_blob_get_state (op->blob, entry->id);
 
+  op->bytes_in_flight += g_bytes_get_size (state);
   g_dbus_connection_call (op->self->connection,
                           entry->unique_name, VMSTATE_DBUS_PATH,
                           VMSTATE_DBUS_INTERFACE, "Load",
