@@ -710,7 +710,7 @@ static void call_load (Op *op, Entry *entry);
 /* Load calls carry the states: beyond this many bytes in flight, GDBus's
  * serialized copies of them only add memory, not speed (the bus moves
  * one message at a time). One call is always allowed, whatever its size. */
-#define LOAD_BYTES_IN_FLIGHT (16 * 1024 * 1024)
+#define LOAD_BYTES_IN_FLIGHT (4 * 1024 * 1024)
 
 static gsize
 entry_load_size (Op *op, Entry *entry)
