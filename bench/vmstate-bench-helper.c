@@ -1,7 +1,7 @@
 /* vmstate-bench-helper.c: the helper process of the benchmark
  *
  * A VmstateService whose state is N bytes of a deterministic pattern
- * (the same as make_state() in tests/vmstate-test-helper.c) and whose
+ * (tests/vmstate-test-pattern.h, as the test helpers) and whose
  * Save answers after a configurable delay. Load compares the state it is
  * given with its own and fails on a mismatch, so a benchmark run also
  * checks that every byte went through.
@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include "../tests/vmstate-test-pattern.h"
 
 static char *opt_address;
 static char *opt_id;
@@ -33,19 +34,6 @@ static GOptionEntry entries[] = {
   { NULL }
 };
 
-static GBytes *
-make_state (gsize size, int seed)
-{
-  guint8 *data = g_malloc (size ? size : 1);
-  guint32 x = 2166136261u ^ (guint32) seed;
-
-  for (gsize i = 0; i < size; i++)
-    {
-      x = x * 16777619u + 1;
-      data[i] = x >> 24;
-    }
-  return g_bytes_new_take (data, size);
-}
 
 #define BENCH_TYPE_SERVICE (bench_service_get_type ())
 G_DECLARE_FINAL_TYPE (BenchService, bench_service, BENCH, SERVICE, VmstateService)
@@ -173,7 +161,7 @@ main (int argc, char **argv)
     }
 
   service = g_object_new (BENCH_TYPE_SERVICE, "id", opt_id, NULL);
-  service->state = make_state (opt_state_size, opt_state_seed);
+  service->state = vmstate_test_pattern_new (opt_state_size, opt_state_seed);
   vmstate_service_set_max_state_size (VMSTATE_SERVICE (service),
                                       MAX (g_bytes_get_size (service->state), 1024 * 1024));
   if (!vmstate_service_export (VMSTATE_SERVICE (service), connection, &error))

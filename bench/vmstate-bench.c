@@ -40,6 +40,7 @@
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
+#include "../tests/vmstate-test-pattern.h"
 
 #define MIB (1024 * 1024)
 
@@ -150,33 +151,6 @@ helper_id (guint i)
   return g_strdup_printf ("bench-%03u", i);
 }
 
-/* The helpers' state pattern (make_state() in vmstate-bench-helper.c). */
-static void
-fill_state (guint8 *data, gsize size, int seed)
-{
-  guint32 x = 2166136261u ^ (guint32) seed;
-
-  for (gsize i = 0; i < size; i++)
-    {
-      x = x * 16777619u + 1;
-      data[i] = x >> 24;
-    }
-}
-
-/* Compares without allocating, so it does not move the peak RSS. */
-static gboolean
-state_matches (const guint8 *data, gsize size, int seed)
-{
-  guint32 x = 2166136261u ^ (guint32) seed;
-
-  for (gsize i = 0; i < size; i++)
-    {
-      x = x * 16777619u + 1;
-      if (data[i] != (guint8) (x >> 24))
-        return FALSE;
-    }
-  return TRUE;
-}
 
 /* Checks a saved blob: N entries "bench-000"..., each the pattern. */
 static void
@@ -200,7 +174,7 @@ verify_blob (GBytes *bytes, guint n, gsize s, const char *method)
       if (state == NULL)
         die ("%s: the saved blob has no entry for %s", method, id);
       data = g_bytes_get_data (state, &size);
-      if (size != s || !state_matches (data, size, i))
+      if (size != s || !vmstate_test_pattern_matches (data, size, i))
         die ("%s: the state of %s in the saved blob is wrong (%" G_GSIZE_FORMAT
              " bytes, expected %" G_GSIZE_FORMAT ")", method, id, size, s);
     }
@@ -1161,7 +1135,7 @@ run_codec (Codec *c)
   c->serialize = g_array_new (FALSE, FALSE, sizeof (double));
   c->parse = g_array_new (FALSE, FALSE, sizeof (double));
 
-  fill_state (src, total, 7);
+  vmstate_test_pattern_fill (src, total, 7);
   memset (warm, 0, total);
   for (guint i = 0; i < n; i++)
     {

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
+#include "vmstate-test-pattern.h"
 
 static char *opt_address;
 static char *opt_id;
@@ -58,19 +59,6 @@ static GOptionEntry entries[] = {
 
 static GMainLoop *loop;
 
-static GBytes *
-make_state (gsize size, int seed)
-{
-  guint8 *data = g_malloc (size ? size : 1);
-  guint32 x = 2166136261u ^ (guint32) seed;
-
-  for (gsize i = 0; i < size; i++)
-    {
-      x = x * 16777619u + 1;
-      data[i] = x >> 24;
-    }
-  return g_bytes_new_take (data, size);
-}
 
 static void
 leave_now (void)
@@ -366,7 +354,7 @@ main (int argc, char **argv)
   else
     {
       service = g_object_new (TEST_TYPE_SERVICE, "id", opt_id, NULL);
-      service->state = make_state (opt_state_size, opt_state_seed);
+      service->state = vmstate_test_pattern_new (opt_state_size, opt_state_seed);
       if (opt_max_state_size >= 0)
         vmstate_service_set_max_state_size (VMSTATE_SERVICE (service), opt_max_state_size);
       if (opt_exit_on_id_read)

@@ -7,21 +7,14 @@
 #include <string.h>
 
 #include "vmstate-test-util.h"
+#include "vmstate-test-pattern.h"
 
-/* Must match make_state() in vmstate-test-helper.c. */
+/* The helpers' state (vmstate-test-pattern.h). */
 GBytes *
 test_make_state (gsize size,
                  int   seed)
 {
-  guint8 *data = g_malloc (size ? size : 1);
-  guint32 x = 2166136261u ^ (guint32) seed;
-
-  for (gsize i = 0; i < size; i++)
-    {
-      x = x * 16777619u + 1;
-      data[i] = x >> 24;
-    }
-  return g_bytes_new_take (data, size);
+  return vmstate_test_pattern_new (size, seed);
 }
 
 /**

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "faults-bus.h"
+#include "../vmstate-test-pattern.h"
 
 static const char bus_config[] =
   "<!DOCTYPE busconfig PUBLIC \"-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN\"\n"
@@ -257,20 +258,12 @@ faults_helper_free (FaultsHelper *helper)
   g_free (helper);
 }
 
-/* Must match make_state() in faults-helper.c. */
+/* The helpers' state (vmstate-test-pattern.h). */
 GBytes *
 faults_make_state (gsize size,
                    int   seed)
 {
-  guint8 *data = g_malloc (size ? size : 1);
-  guint32 x = 2166136261u ^ (guint32) seed;
-
-  for (gsize i = 0; i < size; i++)
-    {
-      x = x * 16777619u + 1;
-      data[i] = x >> 24;
-    }
-  return g_bytes_new_take (data, size);
+  return vmstate_test_pattern_new (size, seed);
 }
 
 /* The resident set size of this process, in KiB (VmRSS). */

@@ -4,7 +4,7 @@
  * connection to the bus and its own VmstateService, so it is a separate
  * peer for the bus and the collector, as separate processes would be.
  * Helper i has the Id PREFIX (count 1) or PREFIX-NNN, and a state of
- * --state-size bytes made by the tests' make_state() with seed i.
+ * --state-size bytes made by vmstate-test-pattern.h with seed i.
  *
  * It prints "READY <unique-name-of-helper-0> <pid>" once every helper is
  * on the bus; with --report, "SAVE <id>" / "LOAD <id> <size>" each time a
@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
+#include "../vmstate-test-pattern.h"
 
 static char *opt_address;
 static char *opt_id = "helper";
@@ -40,19 +41,6 @@ static GOptionEntry entries[] = {
   { NULL }
 };
 
-static GBytes *
-make_state (gsize size, int seed)
-{
-  guint8 *data = g_malloc (size ? size : 1);
-  guint32 x = 2166136261u ^ (guint32) seed;
-
-  for (gsize i = 0; i < size; i++)
-    {
-      x = x * 16777619u + 1;
-      data[i] = x >> 24;
-    }
-  return g_bytes_new_take (data, size);
-}
 
 #define FAULTS_TYPE_SERVICE (faults_service_get_type ())
 G_DECLARE_FINAL_TYPE (FaultsService, faults_service, FAULTS, SERVICE, VmstateService)
@@ -214,7 +202,7 @@ main (int argc, char **argv)
 
       service = g_object_new (FAULTS_TYPE_SERVICE, "id", id,
                               "max-state-size", (guint) MAX (opt_state_size, 1024 * 1024), NULL);
-      service->state = make_state (opt_state_size, i);
+      service->state = vmstate_test_pattern_new (opt_state_size, i);
       if (uids->len > 0)
         vmstate_service_set_allowed_uids (VMSTATE_SERVICE (service),
                                           (const guint32 *) uids->data, uids->len);
