@@ -82,7 +82,7 @@ bench_service_save_finish (VmstateService  *service,
   return g_task_propagate_pointer (G_TASK (result), error);
 }
 
-static void
+static gboolean
 bench_service_load (VmstateService  *service,
                     GBytes          *state,
                     GError         **error)
@@ -90,10 +90,14 @@ bench_service_load (VmstateService  *service,
   BenchService *self = BENCH_SERVICE (service);
 
   if (!g_bytes_equal (state, self->state))
-    g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                 "helper '%s' was loaded with %" G_GSIZE_FORMAT " bytes that differ "
-                 "from the %" G_GSIZE_FORMAT " bytes it saved", opt_id,
-                 g_bytes_get_size (state), g_bytes_get_size (self->state));
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                   "helper '%s' was loaded with %" G_GSIZE_FORMAT " bytes that differ "
+                   "from the %" G_GSIZE_FORMAT " bytes it saved", opt_id,
+                   g_bytes_get_size (state), g_bytes_get_size (self->state));
+      return FALSE;
+    }
+  return TRUE;
 }
 
 static void

@@ -61,14 +61,18 @@ fuzz_service_save (VmstateService *service, GError **error)
   return g_bytes_new_static (service_state, sizeof service_state - 1);
 }
 
-static void
+static gboolean
 fuzz_service_load (VmstateService *service, GBytes *state, GError **error)
 {
   if (g_bytes_get_size (state) > MAX_STATE_SIZE)
     g_atomic_int_inc (&loads_too_large);
   /* fail on an odd first byte, to cover the error path */
   if (g_bytes_get_size (state) > 0 && (((const guint8 *) g_bytes_get_data (state, NULL))[0] & 1))
-    g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "odd state");
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "odd state");
+      return FALSE;
+    }
+  return TRUE;
 }
 
 static void

@@ -155,6 +155,10 @@ vmstate_collector_class_init (VmstateCollectorClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
 
+  /* Register the D-Bus error domain before any call can fail, so that
+   * the very first error a helper sends keeps its code. */
+  (void) vmstate_error_quark ();
+
   object_class->finalize = vmstate_collector_finalize;
   object_class->get_property = vmstate_collector_get_property;
   object_class->set_property = vmstate_collector_set_property;

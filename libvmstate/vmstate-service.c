@@ -11,7 +11,8 @@
  * A helper process (a user-mode network stack, a firewall table, a TPM...)
  * subclasses #VmstateService, implements [vfunc@Vmstate.Service.save] and
  * [vfunc@Vmstate.Service.load], and calls [method@Vmstate.Service.export]
- * on a connection to the VM's private message bus. The service then:
+ * (or [method@Vmstate.Service.export_async]) on a connection to the VM's
+ * private message bus. The service then:
  *
  * - exports `/org/qemu/VMState1` with the interface `org.qemu.VMState1`
  *   (the read-only `Id` property, `Save() -> ay` and `Load(ay)`);
@@ -19,19 +20,47 @@
  *   that every helper on the bus is a primary or queued owner of it, which
  *   is how QEMU and [class@Vmstate.Collector] find helpers.
  *
- * An error raised by a vfunc becomes a D-Bus error reply carrying its
- * message; a vfunc that fails without setting an error (as a language
- * binding does when an unhandled exception escapes) gets a generic error
- * reply. A state larger than [property@Vmstate.Service:max-state-size] is
- * refused with %VMSTATE_ERROR_STATE_TOO_LARGE, never truncated, in both
- * directions: an oversized Load never reaches the vfunc. An empty state is
- * legal.
+ * ## Lifetime
+ *
+ * An exported service keeps itself alive: [method@Vmstate.Service.export]
+ * takes a reference that it gives back when the service is unexported,
+ * with [method@Vmstate.Service.unexport] or because its connection
+ * closed. A helper can therefore export a service and drop every
+ * reference of its own (in C, Python or GJS, whose garbage collectors
+ * would otherwise take the helper off the bus in the middle of a
+ * migration). Dropping the last reference of your own does not unexport
+ * the service; call [method@Vmstate.Service.unexport] to leave the bus.
+ *
+ * ## Where the vfuncs run
+ *
+ * Everything the service does for a connection happens in the
+ * thread-default main context of the thread that exported it (see
+ * g_main_context_push_thread_default()): the vfuncs are called there,
+ * the [signal@Vmstate.Service::loaded] signal is emitted there, and that
+ * context must be running for the helper to answer.
+ *
+ * ## Errors
+ *
+ * An error set by a vfunc becomes a D-Bus error reply carrying its
+ * message (and its code, for %VMSTATE_ERROR and other registered D-Bus
+ * error domains). A vfunc that fails without setting an error (as a
+ * language binding does when an unhandled exception escapes, or a GJS
+ * `vfunc_load` that does not `return true`) gets an error reply that
+ * names the helper and says so: the Load or Save fails, it never
+ * succeeds by accident. A state larger than
+ * [property@Vmstate.Service:max-state-size] is refused with
+ * %VMSTATE_ERROR_STATE_TOO_LARGE, never truncated, in both directions: an
+ * oversized Load never reaches the vfunc. An empty state is legal.
+ *
+ * ## Asynchronous helpers
  *
  * A helper whose state takes time to gather overrides
  * [vfunc@Vmstate.Service.save_async] and
  * [vfunc@Vmstate.Service.save_finish] (and the load pair) instead, and
  * answers later without blocking its main loop. The defaults call the
- * synchronous vfuncs.
+ * synchronous vfuncs. The #GCancellable they get is cancelled when the
+ * caller leaves the bus (the collector died, or gave up) and when the
+ * service is unexported; an implementation that waits should watch it.
  *
  * When a Load succeeded the service emits [signal@Vmstate.Service::loaded]:
  * a helper started in a waiting ("incoming") state resumes on it.
@@ -42,8 +71,9 @@
  * [property@Vmstate.Service:allowed-uids]: by default the service's own
  * effective uid and root. On a message bus the uid of the sender comes
  * from the bus daemon (`GetConnectionUnixUser`) and is cached per unique
- * name; on a peer-to-peer connection it is the peer's credentials. Anyone
- * else gets `org.freedesktop.DBus.Error.AccessDenied` and the vfunc is not
+ * name for as long as the service stays exported on that connection; on
+ * a peer-to-peer connection it is the peer's credentials. Anyone else
+ * gets `org.freedesktop.DBus.Error.AccessDenied` and the vfunc is not
  * called. The `Id` property and introspection stay readable by every
  * peer the bus lets through: the Id is how collectors find helpers, and
  * it is not a secret.
@@ -64,20 +94,43 @@
 #include "vmstate-service.h"
 #include "vmstate-util-private.h"
 
+/* RequestName's answers (the D-Bus specification). */
+#define REQUEST_NAME_PRIMARY_OWNER 1
+#define REQUEST_NAME_IN_QUEUE      2
+#define REQUEST_NAME_EXISTS        3
+#define REQUEST_NAME_ALREADY_OWNER 4
+
 typedef struct
 {
   char            *id;
   guint            max_state_size;
+  /* "au": who may call Save and Load; never NULL */
+  GVariant        *allowed_uids;
+
+  /* Set from export until unexport. While it is set the service holds a
+   * reference on itself (see "Lifetime" above). */
   GDBusConnection *connection;
+  /* The thread-default context at export: where everything runs. */
+  GMainContext    *context;
   guint            registration_id;
-  /* guint32: who may call Save and Load */
-  GArray          *allowed_uids;
-  /* sender unique name -> uid + 1 (so that 0 is "not cached") */
+  guint            name_owner_changed_id;
+  gulong           closed_id;
+  /* RequestName queued us or made us the owner, so unexport releases
+   * the name; FALSE when the connection already held it. */
+  gboolean         owns_name;
+  /* TRUE once the name request was answered (export has finished). */
+  gboolean         exported;
+  /* Bumped by every export and unexport: an answer from the bus daemon
+   * that was asked under another generation is stale. */
+  guint            generation;
+  /* sender unique name -> uid + 1 (so that 0 is "not cached"), for
+   * this connection and this export only */
   GHashTable      *uid_cache;
+  /* Call *: the Save and Load calls being answered */
+  GPtrArray       *calls;
 } VmstateServicePrivate;
 
-/* Unique names are never reused on a bus, so a cached uid stays right;
- * the cache is emptied when it grows past this to bound its memory. */
+/* The cache is emptied when it grows past this to bound its memory. */
 #define UID_CACHE_MAX 256
 
 enum {
@@ -102,6 +155,9 @@ G_DEFINE_TYPE_WITH_PRIVATE (VmstateService, vmstate_service, G_TYPE_OBJECT)
 static void
 vmstate_service_dispose (GObject *object)
 {
+  /* An exported service holds a reference on itself, so it is disposed
+   * here only when it is not exported, or when someone forces it with
+   * g_object_run_dispose(). */
   vmstate_service_unexport (VMSTATE_SERVICE (object));
 
   G_OBJECT_CLASS (vmstate_service_parent_class)->dispose (object);
@@ -114,8 +170,9 @@ vmstate_service_finalize (GObject *object)
   VmstateServicePrivate *priv = vmstate_service_get_instance_private (self);
 
   g_free (priv->id);
-  g_array_unref (priv->allowed_uids);
+  g_variant_unref (priv->allowed_uids);
   g_hash_table_unref (priv->uid_cache);
+  g_ptr_array_unref (priv->calls);
 
   G_OBJECT_CLASS (vmstate_service_parent_class)->finalize (object);
 }
@@ -141,11 +198,7 @@ vmstate_service_get_property (GObject    *object,
       g_value_set_object (value, priv->connection);
       break;
     case PROP_ALLOWED_UIDS:
-      g_value_take_variant (value,
-                            g_variant_new_fixed_array (G_VARIANT_TYPE_UINT32,
-                                                       priv->allowed_uids->data,
-                                                       priv->allowed_uids->len,
-                                                       sizeof (guint32)));
+      g_value_set_variant (value, priv->allowed_uids);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -170,19 +223,23 @@ vmstate_service_set_property (GObject      *object,
       vmstate_service_set_max_state_size (self, g_value_get_uint (value));
       break;
     case PROP_ALLOWED_UIDS:
-      {
-        GVariant *uids = g_value_get_variant (value);
-        const guint32 *data = NULL;
-        gsize n = 0;
-
-        if (uids != NULL)
-          data = g_variant_get_fixed_array (uids, &n, sizeof (guint32));
-        vmstate_service_set_allowed_uids (self, data, n);
-      }
+      vmstate_service_set_allowed_uids (self, g_value_get_variant (value));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
+}
+
+/* The unique name of the service on its bus, for messages. */
+static const char *
+service_bus_name (VmstateService *self)
+{
+  VmstateServicePrivate *priv = vmstate_service_get_instance_private (self);
+  const char *name = NULL;
+
+  if (priv->connection != NULL)
+    name = g_dbus_connection_get_unique_name (priv->connection);
+  return name != NULL ? name : "not on a bus";
 }
 
 static GBytes *
@@ -194,13 +251,32 @@ vmstate_service_real_save (VmstateService  *self,
   return NULL;
 }
 
-static void
+static gboolean
 vmstate_service_real_load (VmstateService  *self,
                            GBytes          *state,
                            GError         **error)
 {
   g_set_error (error, VMSTATE_ERROR, VMSTATE_ERROR_NOT_SUPPORTED,
                "%s does not implement load", G_OBJECT_TYPE_NAME (self));
+  return FALSE;
+}
+
+/* The error for a vfunc that returned failure without an error: what a
+ * language binding does when an exception escapes, and what a GJS
+ * vfunc_load that forgets to return true does. */
+static GError *
+no_reason_error (VmstateService *self,
+                 const char     *vfunc)
+{
+  VmstateServicePrivate *priv = vmstate_service_get_instance_private (self);
+
+  return g_error_new (VMSTATE_ERROR, VMSTATE_ERROR_HELPER_FAILED,
+                      "helper '%s' (%s): %s.%s() failed without setting an error "
+                      "(a %s that returns FALSE or nothing, such as a GJS vfunc "
+                      "that does not return true, or an exception that escaped "
+                      "a Python do_ method without the Vmstate override)",
+                      priv->id ? priv->id : "", service_bus_name (self),
+                      G_OBJECT_TYPE_NAME (self), vfunc, vfunc);
 }
 
 static void
@@ -216,16 +292,11 @@ vmstate_service_real_save_async (VmstateService      *self,
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, vmstate_service_real_save_async);
 
-  state = VMSTATE_SERVICE_GET_CLASS (self)->save (self, &error);
+  state = vmstate_service_save (self, &error);
   if (state != NULL)
     g_task_return_pointer (task, state, (GDestroyNotify) g_bytes_unref);
-  else if (error != NULL)
-    g_task_return_error (task, error);
   else
-    g_task_return_new_error (task, VMSTATE_ERROR, VMSTATE_ERROR_FAILED,
-                             "%s.save() failed without giving a reason "
-                             "(an unhandled exception in a language binding?)",
-                             G_OBJECT_TYPE_NAME (self));
+    g_task_return_error (task, error);
 }
 
 static GBytes *
@@ -252,11 +323,10 @@ vmstate_service_real_load_async (VmstateService      *self,
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, vmstate_service_real_load_async);
 
-  VMSTATE_SERVICE_GET_CLASS (self)->load (self, state, &error);
-  if (error != NULL)
-    g_task_return_error (task, error);
-  else
+  if (vmstate_service_load (self, state, &error))
     g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
 }
 
 static gboolean
@@ -274,6 +344,10 @@ static void
 vmstate_service_class_init (VmstateServiceClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  /* Register the D-Bus error domain before any call can fail, so that
+   * the very first error a helper sends keeps its code. */
+  (void) vmstate_error_quark ();
 
   object_class->dispose = vmstate_service_dispose;
   object_class->finalize = vmstate_service_finalize;
@@ -329,15 +403,14 @@ vmstate_service_class_init (VmstateServiceClass *klass)
                          G_PARAM_STATIC_STRINGS);
 
   /**
-   * VmstateService:allowed-uids:
+   * VmstateService:allowed-uids: (getter get_allowed_uids) (setter set_allowed_uids)
    *
    * The uids of the peers allowed to call `Save` and `Load`, as a
    * GVariant of type `au`. The default is the service's effective uid and
    * root (0). Setting %NULL or an empty array restores the default; a
    * list that is set replaces the default entirely (root is allowed only
    * if it is listed). Other peers get
-   * `org.freedesktop.DBus.Error.AccessDenied`. See
-   * [method@Vmstate.Service.set_allowed_uids].
+   * `org.freedesktop.DBus.Error.AccessDenied`.
    *
    * Since: 1.0
    */
@@ -353,8 +426,11 @@ vmstate_service_class_init (VmstateServiceClass *klass)
    * VmstateService::loaded:
    * @self: the service
    *
-   * Emitted after a Load call succeeded and its reply was sent. A helper
-   * that started in a waiting ("incoming") state resumes here.
+   * Emitted after a Load call succeeded and its reply was sent, in the
+   * main context the service was exported from. A helper that started
+   * in a waiting ("incoming") state, as the destination of a migration,
+   * starts its real work here: its state is now the one the source
+   * saved.
    *
    * Since: 1.0
    */
@@ -367,16 +443,14 @@ vmstate_service_class_init (VmstateServiceClass *klass)
                   G_TYPE_NONE, 0);
 }
 
-static void
-set_default_allowed_uids (GArray *uids)
+static GVariant *
+default_allowed_uids (void)
 {
-  guint32 euid = geteuid ();
-  guint32 root = 0;
+  guint32 uids[2] = { geteuid (), 0 };
 
-  g_array_set_size (uids, 0);
-  g_array_append_val (uids, euid);
-  if (euid != root)
-    g_array_append_val (uids, root);
+  return g_variant_ref_sink (g_variant_new_fixed_array (G_VARIANT_TYPE_UINT32, uids,
+                                                        uids[0] == 0 ? 1 : 2,
+                                                        sizeof (guint32)));
 }
 
 static void
@@ -384,9 +458,9 @@ vmstate_service_init (VmstateService *self)
 {
   VmstateServicePrivate *priv = vmstate_service_get_instance_private (self);
 
-  priv->allowed_uids = g_array_new (FALSE, FALSE, sizeof (guint32));
-  set_default_allowed_uids (priv->allowed_uids);
+  priv->allowed_uids = default_allowed_uids ();
   priv->uid_cache = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  priv->calls = g_ptr_array_new ();
 }
 
 /**
@@ -402,10 +476,11 @@ vmstate_service_init (VmstateService *self)
 const char *
 vmstate_service_get_id (VmstateService *self)
 {
-  VmstateServicePrivate *priv = vmstate_service_get_instance_private (self);
+  VmstateServicePrivate *priv;
 
   g_return_val_if_fail (VMSTATE_IS_SERVICE (self), NULL);
 
+  priv = vmstate_service_get_instance_private (self);
   return priv->id;
 }
 
@@ -422,10 +497,11 @@ vmstate_service_get_id (VmstateService *self)
 guint
 vmstate_service_get_max_state_size (VmstateService *self)
 {
-  VmstateServicePrivate *priv = vmstate_service_get_instance_private (self);
+  VmstateServicePrivate *priv;
 
   g_return_val_if_fail (VMSTATE_IS_SERVICE (self), 0);
 
+  priv = vmstate_service_get_instance_private (self);
   return priv->max_state_size;
 }
 
@@ -442,11 +518,12 @@ void
 vmstate_service_set_max_state_size (VmstateService *self,
                                     guint           max_state_size)
 {
-  VmstateServicePrivate *priv = vmstate_service_get_instance_private (self);
+  VmstateServicePrivate *priv;
 
   g_return_if_fail (VMSTATE_IS_SERVICE (self));
   g_return_if_fail (max_state_size <= VMSTATE_MAX_MAX_STATE_SIZE);
 
+  priv = vmstate_service_get_instance_private (self);
   if (priv->max_state_size == max_state_size)
     return;
   priv->max_state_size = max_state_size;
@@ -467,45 +544,42 @@ vmstate_service_set_max_state_size (VmstateService *self,
 GDBusConnection *
 vmstate_service_get_connection (VmstateService *self)
 {
-  VmstateServicePrivate *priv = vmstate_service_get_instance_private (self);
+  VmstateServicePrivate *priv;
 
   g_return_val_if_fail (VMSTATE_IS_SERVICE (self), NULL);
 
-  return priv->connection;
+  priv = vmstate_service_get_instance_private (self);
+  return priv->exported ? priv->connection : NULL;
 }
 
 /**
- * vmstate_service_get_allowed_uids:
+ * vmstate_service_get_allowed_uids: (get-property allowed-uids)
  * @self: a #VmstateService
- * @n_uids: (out): return location for the number of uids
  *
  * Gets the uids of the peers allowed to call `Save` and `Load`; see
  * [property@Vmstate.Service:allowed-uids].
  *
- * Returns: (array length=n_uids) (transfer none): the uids, valid until
- *   they are changed
+ * Returns: (transfer none): the uids, a #GVariant of type `au`, valid
+ *   until they are changed
  *
  * Since: 1.0
  */
-const guint32 *
-vmstate_service_get_allowed_uids (VmstateService *self,
-                                  gsize          *n_uids)
+GVariant *
+vmstate_service_get_allowed_uids (VmstateService *self)
 {
-  VmstateServicePrivate *priv = vmstate_service_get_instance_private (self);
+  VmstateServicePrivate *priv;
 
   g_return_val_if_fail (VMSTATE_IS_SERVICE (self), NULL);
-  g_return_val_if_fail (n_uids != NULL, NULL);
 
-  *n_uids = priv->allowed_uids->len;
-  return (const guint32 *) priv->allowed_uids->data;
+  priv = vmstate_service_get_instance_private (self);
+  return priv->allowed_uids;
 }
 
 /**
- * vmstate_service_set_allowed_uids:
+ * vmstate_service_set_allowed_uids: (set-property allowed-uids)
  * @self: a #VmstateService
- * @uids: (array length=n_uids) (nullable): the allowed uids, or %NULL for
- *   the default
- * @n_uids: the number of uids
+ * @uids: (nullable): the allowed uids, a #GVariant of type `au`, or
+ *   %NULL for the default
  *
  * Sets the uids of the peers allowed to call `Save` and `Load`; see
  * [property@Vmstate.Service:allowed-uids]. %NULL or an empty array
@@ -513,42 +587,141 @@ vmstate_service_get_allowed_uids (VmstateService *self,
  * already being checked is checked against the list set when its
  * sender's uid is known.
  *
+ * From C, build the list with g_variant_new_fixed_array():
+ *
+ * ```c
+ * guint32 uids[] = { 0, 107 };
+ * vmstate_service_set_allowed_uids (service,
+ *   g_variant_new_fixed_array (G_VARIANT_TYPE_UINT32, uids, 2, sizeof (guint32)));
+ * ```
+ *
  * Since: 1.0
  */
 void
 vmstate_service_set_allowed_uids (VmstateService *self,
-                                  const guint32  *uids,
-                                  gsize           n_uids)
+                                  GVariant       *uids)
 {
-  VmstateServicePrivate *priv = vmstate_service_get_instance_private (self);
-  g_autoptr(GArray) old = NULL;
+  VmstateServicePrivate *priv;
+  g_autoptr(GVariant) old = NULL;
 
   g_return_if_fail (VMSTATE_IS_SERVICE (self));
-  g_return_if_fail (uids != NULL || n_uids == 0);
+  g_return_if_fail (uids == NULL || g_variant_is_of_type (uids, G_VARIANT_TYPE ("au")));
 
-  old = g_array_copy (priv->allowed_uids);
-  g_array_set_size (priv->allowed_uids, 0);
-  if (n_uids == 0)
-    set_default_allowed_uids (priv->allowed_uids);
+  priv = vmstate_service_get_instance_private (self);
+  old = g_steal_pointer (&priv->allowed_uids);
+  if (uids == NULL || g_variant_n_children (uids) == 0)
+    {
+      if (uids != NULL)
+        g_variant_unref (g_variant_ref_sink (uids));
+      priv->allowed_uids = default_allowed_uids ();
+    }
   else
-    g_array_append_vals (priv->allowed_uids, uids, n_uids);
+    priv->allowed_uids = g_variant_ref_sink (uids);
 
-  if (old->len != priv->allowed_uids->len ||
-      memcmp (old->data, priv->allowed_uids->data, old->len * sizeof (guint32)) != 0)
+  if (!g_variant_equal (old, priv->allowed_uids))
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ALLOWED_UIDS]);
 }
 
 /* D-Bus glue */
+
+/* A Save or Load call being answered. */
+typedef struct
+{
+  VmstateService        *self;
+  /* until it is answered: every return_*() takes it over */
+  GDBusMethodInvocation *invocation;
+  /* NULL on a peer-to-peer connection */
+  char                  *sender;
+  /* cancelled when the caller leaves the bus or the service is
+   * unexported; given to the vfuncs */
+  GCancellable          *cancellable;
+  /* the export this call came in under */
+  guint                  generation;
+} Call;
+
+static Call *
+call_new (VmstateService        *self,
+          GDBusMethodInvocation *invocation)
+{
+  VmstateServicePrivate *priv = vmstate_service_get_instance_private (self);
+  Call *call = g_new0 (Call, 1);
+
+  call->self = g_object_ref (self);
+  call->invocation = invocation;
+  call->sender = g_strdup (g_dbus_method_invocation_get_sender (invocation));
+  call->cancellable = g_cancellable_new ();
+  call->generation = priv->generation;
+  g_ptr_array_add (priv->calls, call);
+  return call;
+}
+
+static void
+call_free (Call *call)
+{
+  VmstateServicePrivate *priv = vmstate_service_get_instance_private (call->self);
+
+  g_assert (call->invocation == NULL);
+  g_ptr_array_remove_fast (priv->calls, call);
+  g_object_unref (call->cancellable);
+  g_free (call->sender);
+  g_object_unref (call->self);
+  g_free (call);
+}
+
+/* Whether the service is still exported as it was when @call came in. */
+static gboolean
+call_is_current (Call *call)
+{
+  VmstateServicePrivate *priv = vmstate_service_get_instance_private (call->self);
+
+  return priv->connection != NULL && call->generation == priv->generation;
+}
+
+/* Answers @call with an error and frees it. */
+static void
+call_return_error (Call       *call,
+                   GQuark      domain,
+                   int         code,
+                   const char *format,
+                   ...) G_GNUC_PRINTF (4, 5);
+
+static void
+call_return_error (Call       *call,
+                   GQuark      domain,
+                   int         code,
+                   const char *format,
+                   ...)
+{
+  g_autofree char *message = NULL;
+  va_list ap;
+
+  va_start (ap, format);
+  message = g_strdup_vprintf (format, ap);
+  va_end (ap);
+  g_dbus_method_invocation_return_error_literal (g_steal_pointer (&call->invocation),
+                                                 domain, code, message);
+  call_free (call);
+}
+
+static void
+call_return_unexported (Call *call)
+{
+  VmstateServicePrivate *priv = vmstate_service_get_instance_private (call->self);
+
+  call_return_error (call, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_OBJECT,
+                     "helper '%s' was unexported before it answered %s",
+                     priv->id,
+                     g_dbus_method_invocation_get_method_name (call->invocation));
+}
 
 static void
 on_save_done (GObject      *source,
               GAsyncResult *result,
               gpointer      user_data)
 {
-  VmstateService *self = VMSTATE_SERVICE (source);
+  Call *call = user_data;
+  VmstateService *self = call->self;
   VmstateServicePrivate *priv = vmstate_service_get_instance_private (self);
-  /* every return_*() below takes over the invocation */
-  GDBusMethodInvocation *invocation = user_data;
   g_autoptr(GBytes) state = NULL;
   g_autoptr(GError) error = NULL;
   gsize size;
@@ -557,26 +730,35 @@ on_save_done (GObject      *source,
   if (state == NULL)
     {
       g_debug ("helper '%s': Save failed: %s", priv->id, error->message);
-      g_dbus_method_invocation_return_gerror (invocation, error);
+      g_dbus_method_invocation_return_gerror (g_steal_pointer (&call->invocation), error);
+      call_free (call);
+      return;
+    }
+
+  /* Never send a state once the service is unexported: the caller may
+   * be someone the next export would not let in. */
+  if (!call_is_current (call))
+    {
+      call_return_unexported (call);
       return;
     }
 
   size = g_bytes_get_size (state);
   if (size > priv->max_state_size)
     {
-      g_dbus_method_invocation_return_error (invocation, VMSTATE_ERROR,
-                                             VMSTATE_ERROR_STATE_TOO_LARGE,
-                                             "helper '%s' has a state of %" G_GSIZE_FORMAT
-                                             " bytes, more than its max-state-size of %u "
-                                             "bytes; refusing to send a truncated state",
-                                             priv->id, size, priv->max_state_size);
+      call_return_error (call, VMSTATE_ERROR, VMSTATE_ERROR_STATE_TOO_LARGE,
+                         "helper '%s' has a state of %" G_GSIZE_FORMAT
+                         " bytes, more than its max-state-size of %u "
+                         "bytes; refusing to send a truncated state",
+                         priv->id, size, priv->max_state_size);
       return;
     }
 
-  g_dbus_method_invocation_return_value (invocation,
+  g_dbus_method_invocation_return_value (g_steal_pointer (&call->invocation),
                                          g_variant_new ("(@ay)",
                                                         g_variant_new_from_bytes (G_VARIANT_TYPE_BYTESTRING,
                                                                                   state, TRUE)));
+  call_free (call);
 }
 
 static void
@@ -584,36 +766,39 @@ on_load_done (GObject      *source,
               GAsyncResult *result,
               gpointer      user_data)
 {
-  VmstateService *self = VMSTATE_SERVICE (source);
+  Call *call = user_data;
+  g_autoptr(VmstateService) self = g_object_ref (call->self);
   VmstateServicePrivate *priv = vmstate_service_get_instance_private (self);
-  /* every return_*() below takes over the invocation */
-  GDBusMethodInvocation *invocation = user_data;
   g_autoptr(GError) error = NULL;
 
   if (!vmstate_service_load_finish (self, result, &error))
     {
       g_debug ("helper '%s': Load failed: %s", priv->id, error->message);
-      g_dbus_method_invocation_return_gerror (invocation, error);
+      g_dbus_method_invocation_return_gerror (g_steal_pointer (&call->invocation), error);
+      call_free (call);
       return;
     }
 
-  g_dbus_method_invocation_return_value (invocation, NULL);
+  /* The state is loaded even if the service was unexported meanwhile:
+   * say so truthfully. */
+  g_dbus_method_invocation_return_value (g_steal_pointer (&call->invocation), NULL);
+  call_free (call);
   g_signal_emit (self, signals[SIGNAL_LOADED], 0);
 }
 
 /* Runs Save or Load once the caller has been allowed. */
 static void
-dispatch_method (VmstateService        *self,
-                 GDBusMethodInvocation *invocation)
+dispatch_call (Call *call)
 {
+  VmstateService *self = call->self;
   VmstateServicePrivate *priv = vmstate_service_get_instance_private (self);
-  const char *method_name = g_dbus_method_invocation_get_method_name (invocation);
-  GVariant *parameters = g_dbus_method_invocation_get_parameters (invocation);
+  const char *method_name = g_dbus_method_invocation_get_method_name (call->invocation);
+  GVariant *parameters = g_dbus_method_invocation_get_parameters (call->invocation);
 
   /* GDBus checked the signature against the introspection data. */
   if (g_str_equal (method_name, "Save"))
     {
-      vmstate_service_save_async (self, NULL, on_save_done, invocation);
+      vmstate_service_save_async (self, call->cancellable, on_save_done, call);
     }
   else if (g_str_equal (method_name, "Load"))
     {
@@ -623,16 +808,15 @@ dispatch_method (VmstateService        *self,
 
       if (size > priv->max_state_size)
         {
-          g_dbus_method_invocation_return_error (invocation, VMSTATE_ERROR,
-                                                 VMSTATE_ERROR_STATE_TOO_LARGE,
-                                                 "helper '%s' was sent a state of %" G_GSIZE_FORMAT
-                                                 " bytes, more than its max-state-size of %u bytes",
-                                                 priv->id, size, priv->max_state_size);
+          call_return_error (call, VMSTATE_ERROR, VMSTATE_ERROR_STATE_TOO_LARGE,
+                             "helper '%s' was sent a state of %" G_GSIZE_FORMAT
+                             " bytes, more than its max-state-size of %u bytes",
+                             priv->id, size, priv->max_state_size);
           return;
         }
 
       state = g_variant_get_data_as_bytes (data);
-      vmstate_service_load_async (self, state, NULL, on_load_done, invocation);
+      vmstate_service_load_async (self, state, call->cancellable, on_load_done, call);
     }
   else
     g_assert_not_reached ();
@@ -643,56 +827,52 @@ uid_is_allowed (VmstateService *self,
                 guint32         uid)
 {
   VmstateServicePrivate *priv = vmstate_service_get_instance_private (self);
+  const guint32 *uids;
+  gsize n;
 
-  for (guint i = 0; i < priv->allowed_uids->len; i++)
-    if (g_array_index (priv->allowed_uids, guint32, i) == uid)
+  uids = g_variant_get_fixed_array (priv->allowed_uids, &n, sizeof (guint32));
+  for (gsize i = 0; i < n; i++)
+    if (uids[i] == uid)
       return TRUE;
   return FALSE;
 }
 
-/* Takes over @invocation: dispatches it if @uid may call, refuses it
+/* Takes over @call: dispatches it if @uid may call, refuses it
  * otherwise. */
 static void
-check_uid_and_dispatch (VmstateService        *self,
-                        GDBusMethodInvocation *invocation,
-                        guint32                uid)
+check_uid_and_dispatch (Call    *call,
+                        guint32  uid)
 {
-  VmstateServicePrivate *priv = vmstate_service_get_instance_private (self);
-  const char *sender = g_dbus_method_invocation_get_sender (invocation);
+  VmstateServicePrivate *priv = vmstate_service_get_instance_private (call->self);
+  const char *method_name = g_dbus_method_invocation_get_method_name (call->invocation);
 
-  if (uid_is_allowed (self, uid))
+  if (uid_is_allowed (call->self, uid))
     {
-      dispatch_method (self, invocation);
+      dispatch_call (call);
       return;
     }
 
-  g_debug ("helper '%s': refused %s from %s (uid %u)", priv->id,
-           g_dbus_method_invocation_get_method_name (invocation),
-           sender ? sender : "the peer", uid);
-  g_dbus_method_invocation_return_error (invocation, G_DBUS_ERROR,
-                                         G_DBUS_ERROR_ACCESS_DENIED,
-                                         "helper '%s' does not answer %s from %s: "
-                                         "its uid %u is not allowed",
-                                         priv->id,
-                                         g_dbus_method_invocation_get_method_name (invocation),
-                                         sender ? sender : "this peer", uid);
+  g_debug ("helper '%s': refused %s from %s (uid %u)", priv->id, method_name,
+           call->sender ? call->sender : "the peer", uid);
+  call_return_error (call, G_DBUS_ERROR, G_DBUS_ERROR_ACCESS_DENIED,
+                     "helper '%s' does not answer %s from %s: "
+                     "its uid %u is not allowed",
+                     priv->id, method_name,
+                     call->sender ? call->sender : "this peer", uid);
 }
 
 static void
-refuse_unknown_uid (VmstateService        *self,
-                    GDBusMethodInvocation *invocation,
-                    const char            *why)
+refuse_unknown_uid (Call       *call,
+                    const char *why)
 {
-  VmstateServicePrivate *priv = vmstate_service_get_instance_private (self);
-  const char *sender = g_dbus_method_invocation_get_sender (invocation);
+  VmstateServicePrivate *priv = vmstate_service_get_instance_private (call->self);
 
-  g_dbus_method_invocation_return_error (invocation, G_DBUS_ERROR,
-                                         G_DBUS_ERROR_ACCESS_DENIED,
-                                         "helper '%s' does not answer %s from %s: "
-                                         "its uid is unknown (%s)",
-                                         priv->id,
-                                         g_dbus_method_invocation_get_method_name (invocation),
-                                         sender ? sender : "this peer", why);
+  call_return_error (call, G_DBUS_ERROR, G_DBUS_ERROR_ACCESS_DENIED,
+                     "helper '%s' does not answer %s from %s: "
+                     "its uid is unknown (%s)",
+                     priv->id,
+                     g_dbus_method_invocation_get_method_name (call->invocation),
+                     call->sender ? call->sender : "this peer", why);
 }
 
 static void
@@ -700,41 +880,37 @@ on_get_connection_unix_user (GObject      *source,
                              GAsyncResult *result,
                              gpointer      user_data)
 {
-  /* the invocation, holding the service: see vmstate_service_method_call */
-  GDBusMethodInvocation *invocation = user_data;
-  g_autoptr(VmstateService) self = g_object_steal_data (G_OBJECT (invocation), "vmstate-service");
-  VmstateServicePrivate *priv = vmstate_service_get_instance_private (self);
+  Call *call = user_data;
+  VmstateServicePrivate *priv = vmstate_service_get_instance_private (call->self);
   g_autoptr(GVariant) reply = NULL;
   g_autoptr(GError) error = NULL;
   guint32 uid;
 
   reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result, &error);
+
+  /* Unexported (and perhaps exported again, on another bus where the
+   * same unique name is someone else) while the bus daemon was asked:
+   * the answer is about a connection that no longer matters. */
+  if (!call_is_current (call) || G_DBUS_CONNECTION (source) != priv->connection)
+    {
+      call_return_unexported (call);
+      return;
+    }
+
   if (reply == NULL)
     {
       g_autofree char *detail = _vmstate_describe_dbus_error (error);
 
-      refuse_unknown_uid (self, invocation, detail);
-      return;
-    }
-
-  /* unexported while the bus daemon was asked: answer as a service
-   * that is gone, without calling the vfunc */
-  if (priv->connection == NULL)
-    {
-      g_dbus_method_invocation_return_error (invocation, G_DBUS_ERROR,
-                                             G_DBUS_ERROR_UNKNOWN_OBJECT,
-                                             "helper '%s' was unexported",
-                                             priv->id);
+      refuse_unknown_uid (call, detail);
       return;
     }
 
   g_variant_get (reply, "(u)", &uid);
   if (g_hash_table_size (priv->uid_cache) >= UID_CACHE_MAX)
     g_hash_table_remove_all (priv->uid_cache);
-  g_hash_table_insert (priv->uid_cache,
-                       g_strdup (g_dbus_method_invocation_get_sender (invocation)),
+  g_hash_table_insert (priv->uid_cache, g_strdup (call->sender),
                        GUINT_TO_POINTER ((guint) uid + 1));
-  check_uid_and_dispatch (self, invocation, uid);
+  check_uid_and_dispatch (call, uid);
 }
 
 static void
@@ -749,6 +925,7 @@ vmstate_service_method_call (GDBusConnection       *connection,
 {
   VmstateService *self = user_data;
   VmstateServicePrivate *priv = vmstate_service_get_instance_private (self);
+  Call *call;
   gpointer cached;
 
   if (!g_str_equal (method_name, "Save") && !g_str_equal (method_name, "Load"))
@@ -759,6 +936,19 @@ vmstate_service_method_call (GDBusConnection       *connection,
       return;
     }
 
+  /* A call that was on its way when the service moved to another
+   * connection: this connection's peers are not checked any more. */
+  if (connection != priv->connection)
+    {
+      g_dbus_method_invocation_return_error (invocation, G_DBUS_ERROR,
+                                             G_DBUS_ERROR_UNKNOWN_OBJECT,
+                                             "helper '%s' is not exported on this connection",
+                                             priv->id);
+      return;
+    }
+
+  call = call_new (self, invocation);
+
   /* Peer-to-peer: the peer's credentials, from the socket. */
   if (sender == NULL || g_dbus_connection_get_unique_name (connection) == NULL)
     {
@@ -768,35 +958,34 @@ vmstate_service_method_call (GDBusConnection       *connection,
 
       if (credentials == NULL)
         {
-          refuse_unknown_uid (self, invocation, "the connection has no peer credentials");
+          refuse_unknown_uid (call, "the connection has no peer credentials");
           return;
         }
       uid = g_credentials_get_unix_user (credentials, &error);
       if (uid == (uid_t) -1)
         {
-          refuse_unknown_uid (self, invocation, error->message);
+          refuse_unknown_uid (call, error->message);
           return;
         }
-      check_uid_and_dispatch (self, invocation, uid);
+      check_uid_and_dispatch (call, uid);
       return;
     }
 
-  /* A message bus: ask the bus daemon who the sender is, once. */
+  /* A message bus: ask the bus daemon who the sender is, once per
+   * export. */
   cached = g_hash_table_lookup (priv->uid_cache, sender);
   if (cached != NULL)
     {
-      check_uid_and_dispatch (self, invocation, GPOINTER_TO_UINT (cached) - 1);
+      check_uid_and_dispatch (call, GPOINTER_TO_UINT (cached) - 1);
       return;
     }
 
-  g_object_set_data_full (G_OBJECT (invocation), "vmstate-service",
-                          g_object_ref (self), g_object_unref);
   g_dbus_connection_call (connection,
                           DBUS_NAME, DBUS_PATH, DBUS_INTERFACE,
                           "GetConnectionUnixUser",
                           g_variant_new ("(s)", sender),
                           G_VARIANT_TYPE ("(u)"), G_DBUS_CALL_FLAGS_NONE,
-                          -1, NULL, on_get_connection_unix_user, invocation);
+                          -1, call->cancellable, on_get_connection_unix_user, call);
 }
 
 static GVariant *
@@ -824,40 +1013,97 @@ static const GDBusInterfaceVTable vmstate_service_vtable = {
   .get_property = vmstate_service_get_dbus_property,
 };
 
-/**
- * vmstate_service_export:
- * @self: a #VmstateService
- * @connection: a connection to the VM's private message bus
- * @error: return location for a #GError
- *
- * Exports the service on @connection: registers `/org/qemu/VMState1`
- * and requests the bus name `org.qemu.VMState1` with queueing allowed.
- * When this returns %TRUE the name request has been answered, so a
- * collector listing the bus from then on sees this helper.
- *
- * One service can be exported per connection. On a peer-to-peer
- * connection (not to a message bus) only the object is registered.
- *
- * Returns: %TRUE on success; %FALSE with @error set, to
- *   %VMSTATE_ERROR_INVALID_ID if the Id is not valid, to
- *   %VMSTATE_ERROR_EXPORTED if the service is already exported or the
- *   object path is taken on @connection, or to a D-Bus error
- *
- * Since: 1.0
- */
-gboolean
-vmstate_service_export (VmstateService   *self,
-                        GDBusConnection  *connection,
-                        GError          **error)
+/* A peer left the bus: cancel what it asked for, forget its uid. */
+static void
+on_name_owner_changed (GDBusConnection *connection,
+                       const char      *sender_name,
+                       const char      *object_path,
+                       const char      *interface_name,
+                       const char      *signal_name,
+                       GVariant        *parameters,
+                       gpointer         user_data)
+{
+  VmstateService *self = user_data;
+  VmstateServicePrivate *priv = vmstate_service_get_instance_private (self);
+  const char *name, *old_owner, *new_owner;
+
+  if (!g_variant_is_of_type (parameters, G_VARIANT_TYPE ("(sss)")))
+    return;
+  g_variant_get (parameters, "(&s&s&s)", &name, &old_owner, &new_owner);
+  if (name[0] != ':' || new_owner[0] != '\0' || connection != priv->connection)
+    return;
+
+  g_hash_table_remove (priv->uid_cache, name);
+  for (guint i = 0; i < priv->calls->len; i++)
+    {
+      Call *call = g_ptr_array_index (priv->calls, i);
+
+      if (g_strcmp0 (call->sender, name) == 0)
+        {
+          g_debug ("helper '%s': %s left the bus; cancelling its call",
+                   priv->id, name);
+          g_cancellable_cancel (call->cancellable);
+        }
+    }
+}
+
+typedef struct
+{
+  VmstateService *self;
+  guint           generation;
+} ClosedData;
+
+static void
+closed_data_free (gpointer data)
+{
+  ClosedData *closed = data;
+
+  g_object_unref (closed->self);
+  g_free (closed);
+}
+
+static gboolean
+unexport_if_current (gpointer data)
+{
+  ClosedData *closed = data;
+  VmstateServicePrivate *priv = vmstate_service_get_instance_private (closed->self);
+
+  if (priv->connection != NULL && priv->generation == closed->generation)
+    {
+      g_debug ("helper '%s': the connection closed; unexporting", priv->id);
+      vmstate_service_unexport (closed->self);
+    }
+  return G_SOURCE_REMOVE;
+}
+
+/* GDBus emits ::closed in the context the connection was made in: go
+ * over to the service's. */
+static void
+on_connection_closed (GDBusConnection *connection,
+                      gboolean         remote_peer_vanished,
+                      GError          *error,
+                      gpointer         user_data)
+{
+  VmstateService *self = user_data;
+  VmstateServicePrivate *priv = vmstate_service_get_instance_private (self);
+  ClosedData *closed = g_new0 (ClosedData, 1);
+
+  closed->self = g_object_ref (self);
+  closed->generation = priv->generation;
+  g_main_context_invoke_full (priv->context, G_PRIORITY_DEFAULT,
+                              unexport_if_current, closed, closed_data_free);
+}
+
+/* The first half of an export: checks, registers the object, takes the
+ * reference that keeps an exported service alive. */
+static gboolean
+export_begin (VmstateService   *self,
+              GDBusConnection  *connection,
+              GError          **error)
 {
   VmstateServicePrivate *priv = vmstate_service_get_instance_private (self);
   g_autoptr(GError) local_error = NULL;
-  g_autoptr(GVariant) reply = NULL;
   guint registration_id;
-
-  g_return_val_if_fail (VMSTATE_IS_SERVICE (self), FALSE);
-  g_return_val_if_fail (G_IS_DBUS_CONNECTION (connection), FALSE);
-  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
   if (priv->connection != NULL)
     {
@@ -871,6 +1117,13 @@ vmstate_service_export (VmstateService   *self,
       g_set_error (error, VMSTATE_ERROR, VMSTATE_ERROR_INVALID_ID,
                    "cannot export helper '%s': %s",
                    priv->id ? priv->id : "", local_error->message);
+      return FALSE;
+    }
+
+  if (g_dbus_connection_is_closed (connection))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_CLOSED,
+                   "cannot export helper '%s': the connection is closed", priv->id);
       return FALSE;
     }
 
@@ -893,9 +1146,134 @@ vmstate_service_export (VmstateService   *self,
       return FALSE;
     }
 
+  g_object_ref (self);
+  priv->generation++;
+  priv->registration_id = registration_id;
+  priv->connection = g_object_ref (connection);
+  priv->context = g_main_context_ref_thread_default ();
+  priv->owns_name = FALSE;
+  priv->exported = FALSE;
+  g_hash_table_remove_all (priv->uid_cache);
+  priv->closed_id = g_signal_connect (connection, "closed",
+                                      G_CALLBACK (on_connection_closed), self);
+  /* No reference for the subscription: GDBus drops its destroy notify
+   * in an idle after unsubscribing, which would keep an unexported
+   * service alive a little longer; and a signal is never delivered
+   * after it is unsubscribed (in the subscribing context). */
+  if (g_dbus_connection_get_unique_name (connection) != NULL)
+    priv->name_owner_changed_id =
+      g_dbus_connection_signal_subscribe (connection, DBUS_NAME, DBUS_INTERFACE,
+                                          "NameOwnerChanged", DBUS_PATH, NULL,
+                                          G_DBUS_SIGNAL_FLAGS_NONE,
+                                          on_name_owner_changed,
+                                          self, NULL);
+  return TRUE;
+}
+
+/* The second half: what the bus daemon answered to RequestName (@code,
+ * or 0 and @request_error). Undoes the first half on failure. */
+static guint32
+request_name_code (GVariant *reply)
+{
+  guint32 code = 0;
+
+  if (reply != NULL)
+    g_variant_get (reply, "(u)", &code);
+  return code;
+}
+
+static gboolean
+export_complete (VmstateService  *self,
+                 guint32          code,
+                 GError          *request_error,
+                 GError         **error)
+{
+  VmstateServicePrivate *priv = vmstate_service_get_instance_private (self);
+
+  switch (code)
+    {
+    case REQUEST_NAME_PRIMARY_OWNER:
+    case REQUEST_NAME_IN_QUEUE:
+      priv->owns_name = TRUE;
+      break;
+    case REQUEST_NAME_ALREADY_OWNER:
+      /* Someone else on this connection holds the name: it is theirs to
+       * release, not ours. */
+      priv->owns_name = FALSE;
+      break;
+    case 0:
+      {
+        g_autofree char *detail = _vmstate_describe_dbus_error (request_error);
+
+        g_set_error (error, VMSTATE_ERROR, VMSTATE_ERROR_FAILED,
+                     "helper '%s' cannot request the bus name %s: %s",
+                     priv->id, VMSTATE_DBUS_NAME, detail);
+        vmstate_service_unexport (self);
+        return FALSE;
+      }
+    default:
+      g_set_error (error, VMSTATE_ERROR, VMSTATE_ERROR_FAILED,
+                   "helper '%s' cannot queue for the bus name %s: the bus "
+                   "answered RequestName with %u (%s)",
+                   priv->id, VMSTATE_DBUS_NAME, code,
+                   code == REQUEST_NAME_EXISTS ? "EXISTS" : "unknown");
+      vmstate_service_unexport (self);
+      return FALSE;
+    }
+
+  priv->exported = TRUE;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CONNECTION]);
+  return TRUE;
+}
+
+/**
+ * vmstate_service_export:
+ * @self: a #VmstateService
+ * @connection: a connection to the VM's private message bus
+ * @error: return location for a #GError
+ *
+ * Exports the service on @connection: registers `/org/qemu/VMState1`
+ * and requests the bus name `org.qemu.VMState1` with queueing allowed.
+ * When this returns %TRUE the name request has been answered, so a
+ * collector listing the bus from then on sees this helper. This blocks
+ * until the bus daemon answers; [method@Vmstate.Service.export_async]
+ * does not.
+ *
+ * The service then keeps itself alive until
+ * [method@Vmstate.Service.unexport] or until @connection closes, and
+ * answers calls in the thread-default main context of the caller.
+ *
+ * One service can be exported per connection. On a peer-to-peer
+ * connection (not to a message bus) only the object is registered. If
+ * the connection already owns the name (something else on it asked for
+ * it), the service uses it and leaves it to its owner when unexported.
+ *
+ * Returns: %TRUE on success; %FALSE with @error set, to
+ *   %VMSTATE_ERROR_INVALID_ID if the Id is not valid, to
+ *   %VMSTATE_ERROR_EXPORTED if the service is already exported or the
+ *   object path is taken on @connection, or to %VMSTATE_ERROR_FAILED if
+ *   the bus did not queue the name
+ *
+ * Since: 1.0
+ */
+gboolean
+vmstate_service_export (VmstateService   *self,
+                        GDBusConnection  *connection,
+                        GError          **error)
+{
+  g_autoptr(GError) request_error = NULL;
+  g_autoptr(GVariant) reply = NULL;
+
+  g_return_val_if_fail (VMSTATE_IS_SERVICE (self), FALSE);
+  g_return_val_if_fail (G_IS_DBUS_CONNECTION (connection), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (!export_begin (self, connection, error))
+    return FALSE;
+
   /* A peer-to-peer connection has no bus, so no name to request. */
   if (g_dbus_connection_get_unique_name (connection) == NULL)
-    goto exported;
+    return export_complete (self, REQUEST_NAME_PRIMARY_OWNER, NULL, error);
 
   /* Flags 0: queue behind the current owner instead of failing, like
    * every other helper on the bus. */
@@ -905,56 +1283,237 @@ vmstate_service_export (VmstateService   *self,
                                        g_variant_new ("(su)", VMSTATE_DBUS_NAME, 0),
                                        G_VARIANT_TYPE ("(u)"),
                                        G_DBUS_CALL_FLAGS_NONE, -1, NULL,
-                                       &local_error);
-  if (reply == NULL)
+                                       &request_error);
+  return export_complete (self, request_name_code (reply), request_error, error);
+}
+
+static void
+release_name (GDBusConnection *connection)
+{
+  if (!g_dbus_connection_is_closed (connection))
+    g_dbus_connection_call (connection,
+                            DBUS_NAME, DBUS_PATH, DBUS_INTERFACE,
+                            "ReleaseName",
+                            g_variant_new ("(s)", VMSTATE_DBUS_NAME),
+                            G_VARIANT_TYPE ("(u)"),
+                            G_DBUS_CALL_FLAGS_NONE, -1, NULL, NULL, NULL);
+}
+
+typedef struct
+{
+  GDBusConnection *connection;
+  guint            generation;
+} ExportData;
+
+static void
+export_data_free (gpointer data)
+{
+  ExportData *export = data;
+
+  g_object_unref (export->connection);
+  g_free (export);
+}
+
+static void
+on_request_name (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  VmstateService *self = g_task_get_source_object (task);
+  VmstateServicePrivate *priv = vmstate_service_get_instance_private (self);
+  ExportData *export = g_task_get_task_data (task);
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GError) request_error = NULL;
+  GError *error = NULL;
+
+  reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result, &request_error);
+
+  if (priv->connection != export->connection || priv->generation != export->generation)
     {
-      g_dbus_connection_unregister_object (connection, registration_id);
-      g_dbus_error_strip_remote_error (local_error);
-      g_set_error (error, VMSTATE_ERROR, VMSTATE_ERROR_FAILED,
-                   "helper '%s' cannot request the bus name %s: %s",
-                   priv->id, VMSTATE_DBUS_NAME, local_error->message);
-      return FALSE;
+      guint32 code = request_name_code (reply);
+
+      /* Unexported meanwhile: give back a name the bus just gave us. */
+      if (code == REQUEST_NAME_PRIMARY_OWNER || code == REQUEST_NAME_IN_QUEUE)
+        release_name (export->connection);
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                               "helper '%s' was unexported before its export finished",
+                               priv->id);
+      return;
     }
 
-exported:
-  priv->registration_id = registration_id;
-  priv->connection = g_object_ref (connection);
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CONNECTION]);
-  return TRUE;
+  if (!export_complete (self, request_name_code (reply), request_error, &error))
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+
+  if (g_cancellable_set_error_if_cancelled (g_task_get_cancellable (task), &error))
+    {
+      vmstate_service_unexport (self);
+      g_task_return_error (task, error);
+      return;
+    }
+
+  g_task_return_boolean (task, TRUE);
+}
+
+/**
+ * vmstate_service_export_async:
+ * @self: a #VmstateService
+ * @connection: a connection to the VM's private message bus
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: (scope async): called when the service is exported
+ * @user_data: data for @callback
+ *
+ * Exports the service on @connection without blocking; see
+ * [method@Vmstate.Service.export]. The object is registered at once;
+ * @callback is called when the bus daemon has answered the name request,
+ * in the thread-default main context of the caller. Cancelling
+ * @cancellable unexports the service again, and so does a failure.
+ *
+ * Since: 1.0
+ */
+void
+vmstate_service_export_async (VmstateService      *self,
+                              GDBusConnection     *connection,
+                              GCancellable        *cancellable,
+                              GAsyncReadyCallback  callback,
+                              gpointer             user_data)
+{
+  VmstateServicePrivate *priv;
+  g_autoptr(GTask) task = NULL;
+  GError *error = NULL;
+  ExportData *export;
+
+  g_return_if_fail (VMSTATE_IS_SERVICE (self));
+  g_return_if_fail (G_IS_DBUS_CONNECTION (connection));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  priv = vmstate_service_get_instance_private (self);
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, vmstate_service_export_async);
+  /* The outcome is decided in on_request_name, not by the cancellable
+   * alone: a name the bus gave us must be given back first. */
+  g_task_set_check_cancellable (task, FALSE);
+
+  if (!export_begin (self, connection, &error))
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+
+  if (g_dbus_connection_get_unique_name (connection) == NULL)
+    {
+      if (export_complete (self, REQUEST_NAME_PRIMARY_OWNER, NULL, &error))
+        g_task_return_boolean (task, TRUE);
+      else
+        g_task_return_error (task, error);
+      return;
+    }
+
+  export = g_new0 (ExportData, 1);
+  export->connection = g_object_ref (connection);
+  export->generation = priv->generation;
+  g_task_set_task_data (task, export, export_data_free);
+
+  /* No cancellable on the call: the bus may act on it anyway, and we
+   * must know what it did. */
+  g_dbus_connection_call (connection,
+                          DBUS_NAME, DBUS_PATH, DBUS_INTERFACE,
+                          "RequestName",
+                          g_variant_new ("(su)", VMSTATE_DBUS_NAME, 0),
+                          G_VARIANT_TYPE ("(u)"),
+                          G_DBUS_CALL_FLAGS_NONE, -1, NULL,
+                          on_request_name, g_steal_pointer (&task));
+}
+
+/**
+ * vmstate_service_export_finish:
+ * @self: a #VmstateService
+ * @result: the #GAsyncResult given to the callback
+ * @error: return location for a #GError
+ *
+ * Finishes [method@Vmstate.Service.export_async].
+ *
+ * Returns: %TRUE if the service is exported; %FALSE with @error set, as
+ *   for [method@Vmstate.Service.export], or to %G_IO_ERROR_CANCELLED
+ *
+ * Since: 1.0
+ */
+gboolean
+vmstate_service_export_finish (VmstateService  *self,
+                               GAsyncResult    *result,
+                               GError         **error)
+{
+  g_return_val_if_fail (VMSTATE_IS_SERVICE (self), FALSE);
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == vmstate_service_export_async, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
 }
 
 /**
  * vmstate_service_unexport:
  * @self: a #VmstateService
  *
- * Undoes [method@Vmstate.Service.export]: unregisters the object and
- * releases the bus name. Does nothing if the service is not exported.
- * Disposing the service unexports it.
+ * Undoes [method@Vmstate.Service.export]: unregisters the object,
+ * releases the bus name if the export took it, cancels the Save and Load
+ * calls still being answered (their vfuncs see their #GCancellable
+ * cancelled) and drops the reference the export took, which may
+ * finalize the service. Does nothing if the service is not exported.
+ *
+ * This is the way to take a helper off the bus: dropping your own
+ * references does not, since an exported service keeps itself alive. A
+ * service is also unexported when its connection closes.
  *
  * Since: 1.0
  */
 void
 vmstate_service_unexport (VmstateService *self)
 {
-  VmstateServicePrivate *priv = vmstate_service_get_instance_private (self);
+  VmstateServicePrivate *priv;
+  g_autoptr(GDBusConnection) connection = NULL;
+  g_autoptr(GPtrArray) calls = NULL;
+  gboolean was_exported;
 
   g_return_if_fail (VMSTATE_IS_SERVICE (self));
 
+  priv = vmstate_service_get_instance_private (self);
   if (priv->connection == NULL)
     return;
 
-  g_dbus_connection_unregister_object (priv->connection, priv->registration_id);
+  connection = g_steal_pointer (&priv->connection);
+  was_exported = priv->exported;
+  priv->exported = FALSE;
+  priv->generation++;
+
+  g_dbus_connection_unregister_object (connection, priv->registration_id);
   priv->registration_id = 0;
-  if (!g_dbus_connection_is_closed (priv->connection) &&
-      g_dbus_connection_get_unique_name (priv->connection) != NULL)
-    g_dbus_connection_call (priv->connection,
-                            DBUS_NAME, DBUS_PATH, DBUS_INTERFACE,
-                            "ReleaseName",
-                            g_variant_new ("(s)", VMSTATE_DBUS_NAME),
-                            G_VARIANT_TYPE ("(u)"),
-                            G_DBUS_CALL_FLAGS_NONE, -1, NULL, NULL, NULL);
-  g_clear_object (&priv->connection);
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CONNECTION]);
+  g_clear_signal_handler (&priv->closed_id, connection);
+  if (priv->name_owner_changed_id != 0)
+    {
+      g_dbus_connection_signal_unsubscribe (connection, priv->name_owner_changed_id);
+      priv->name_owner_changed_id = 0;
+    }
+  if (priv->owns_name)
+    release_name (connection);
+  priv->owns_name = FALSE;
+  g_hash_table_remove_all (priv->uid_cache);
+  g_clear_pointer (&priv->context, g_main_context_unref);
+
+  /* Cancelling may complete a call at once, which removes it from
+   * priv->calls: walk a copy. */
+  calls = g_ptr_array_copy (priv->calls, NULL, NULL);
+  for (guint i = 0; i < calls->len; i++)
+    g_cancellable_cancel (((Call *) g_ptr_array_index (calls, i))->cancellable);
+
+  if (was_exported)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CONNECTION]);
+
+  /* The reference export took; it may be the last one. */
+  g_object_unref (self);
 }
 
 /**
@@ -962,7 +1521,8 @@ vmstate_service_unexport (VmstateService *self)
  * @self: a #VmstateService
  * @error: return location for a #GError
  *
- * Calls [vfunc@Vmstate.Service.save]: gets the helper's state.
+ * Calls [vfunc@Vmstate.Service.save]: gets the helper's state. A vfunc
+ * that returns %NULL without setting an error gets an error set here.
  *
  * Returns: (transfer full): the state, or %NULL with @error set
  *
@@ -972,10 +1532,24 @@ GBytes *
 vmstate_service_save (VmstateService  *self,
                       GError         **error)
 {
+  GError *local_error = NULL;
+  GBytes *state;
+
   g_return_val_if_fail (VMSTATE_IS_SERVICE (self), NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  return VMSTATE_SERVICE_GET_CLASS (self)->save (self, error);
+  state = VMSTATE_SERVICE_GET_CLASS (self)->save (self, &local_error);
+  if (state != NULL && local_error != NULL)
+    {
+      g_warning ("%s.save() returned a state and set an error; the error wins: %s",
+                 G_OBJECT_TYPE_NAME (self), local_error->message);
+      g_clear_pointer (&state, g_bytes_unref);
+    }
+  if (state == NULL && local_error == NULL)
+    local_error = no_reason_error (self, "save");
+  if (local_error != NULL)
+    g_propagate_error (error, local_error);
+  return state;
 }
 
 /**
@@ -984,21 +1558,38 @@ vmstate_service_save (VmstateService  *self,
  * @state: the state to restore
  * @error: return location for a #GError
  *
- * Calls [vfunc@Vmstate.Service.load]: restores the helper's state. It
- * failed if it set @error.
+ * Calls [vfunc@Vmstate.Service.load]: restores the helper's state. A
+ * vfunc that returns %FALSE without setting an error gets an error set
+ * here, naming the helper.
+ *
+ * Returns: %TRUE on success, %FALSE with @error set
  *
  * Since: 1.0
  */
-void
+gboolean
 vmstate_service_load (VmstateService  *self,
                       GBytes          *state,
                       GError         **error)
 {
-  g_return_if_fail (VMSTATE_IS_SERVICE (self));
-  g_return_if_fail (state != NULL);
-  g_return_if_fail (error == NULL || *error == NULL);
+  GError *local_error = NULL;
+  gboolean ok;
 
-  VMSTATE_SERVICE_GET_CLASS (self)->load (self, state, error);
+  g_return_val_if_fail (VMSTATE_IS_SERVICE (self), FALSE);
+  g_return_val_if_fail (state != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  ok = VMSTATE_SERVICE_GET_CLASS (self)->load (self, state, &local_error);
+  if (ok && local_error != NULL)
+    {
+      g_warning ("%s.load() returned TRUE and set an error; the error wins: %s",
+                 G_OBJECT_TYPE_NAME (self), local_error->message);
+      ok = FALSE;
+    }
+  if (!ok && local_error == NULL)
+    local_error = no_reason_error (self, "load");
+  if (local_error != NULL)
+    g_propagate_error (error, local_error);
+  return ok;
 }
 
 /**
@@ -1009,7 +1600,9 @@ vmstate_service_load (VmstateService  *self,
  * @user_data: data for @callback
  *
  * Calls [vfunc@Vmstate.Service.save_async]: gets the helper's state
- * without blocking. The service calls this for every Save call it gets.
+ * without blocking. The service calls this for every Save call it gets,
+ * with a @cancellable that is cancelled when the caller leaves the bus
+ * or the service is unexported.
  *
  * Since: 1.0
  */
@@ -1051,12 +1644,12 @@ vmstate_service_save_finish (VmstateService  *self,
 
   state = VMSTATE_SERVICE_GET_CLASS (self)->save_finish (self, result, &local_error);
   if (state == NULL && local_error == NULL)
-    local_error = g_error_new (VMSTATE_ERROR, VMSTATE_ERROR_FAILED,
-                               "%s.save_finish() failed without giving a reason "
-                               "(an unhandled exception in a language binding?)",
-                               G_OBJECT_TYPE_NAME (self));
+    local_error = no_reason_error (self, "save_finish");
   if (local_error != NULL)
-    g_propagate_error (error, local_error);
+    {
+      g_clear_pointer (&state, g_bytes_unref);
+      g_propagate_error (error, local_error);
+    }
   return state;
 }
 
@@ -1069,7 +1662,9 @@ vmstate_service_save_finish (VmstateService  *self,
  * @user_data: data for @callback
  *
  * Calls [vfunc@Vmstate.Service.load_async]: restores the helper's state
- * without blocking. The service calls this for every Load call it gets.
+ * without blocking. The service calls this for every Load call it gets,
+ * with a @cancellable that is cancelled when the caller leaves the bus
+ * or the service is unexported.
  *
  * Since: 1.0
  */
@@ -1111,12 +1706,14 @@ vmstate_service_load_finish (VmstateService  *self,
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
   if (VMSTATE_SERVICE_GET_CLASS (self)->load_finish (self, result, &local_error))
-    return TRUE;
+    {
+      if (local_error == NULL)
+        return TRUE;
+      g_warning ("%s.load_finish() returned TRUE and set an error; the error wins: %s",
+                 G_OBJECT_TYPE_NAME (self), local_error->message);
+    }
   if (local_error == NULL)
-    local_error = g_error_new (VMSTATE_ERROR, VMSTATE_ERROR_FAILED,
-                               "%s.load_finish() failed without giving a reason "
-                               "(an unhandled exception in a language binding?)",
-                               G_OBJECT_TYPE_NAME (self));
+    local_error = no_reason_error (self, "load_finish");
   g_propagate_error (error, local_error);
   return FALSE;
 }

@@ -48,7 +48,7 @@ struct _VmstateServiceClass
 
   GBytes   *(*save)        (VmstateService       *self,
                             GError              **error);
-  void      (*load)        (VmstateService       *self,
+  gboolean  (*load)        (VmstateService       *self,
                             GBytes               *state,
                             GError              **error);
 
@@ -82,12 +82,10 @@ VMSTATE_AVAILABLE_IN_ALL
 void             vmstate_service_set_max_state_size (VmstateService   *self,
                                                      guint             max_state_size);
 VMSTATE_AVAILABLE_IN_ALL
-const guint32   *vmstate_service_get_allowed_uids   (VmstateService   *self,
-                                                     gsize            *n_uids);
+GVariant        *vmstate_service_get_allowed_uids   (VmstateService   *self);
 VMSTATE_AVAILABLE_IN_ALL
 void             vmstate_service_set_allowed_uids   (VmstateService   *self,
-                                                     const guint32    *uids,
-                                                     gsize             n_uids);
+                                                     GVariant         *uids);
 VMSTATE_AVAILABLE_IN_ALL
 GDBusConnection *vmstate_service_get_connection     (VmstateService   *self);
 VMSTATE_AVAILABLE_IN_ALL
@@ -95,13 +93,23 @@ gboolean         vmstate_service_export             (VmstateService   *self,
                                                      GDBusConnection  *connection,
                                                      GError          **error);
 VMSTATE_AVAILABLE_IN_ALL
+void             vmstate_service_export_async       (VmstateService       *self,
+                                                     GDBusConnection      *connection,
+                                                     GCancellable         *cancellable,
+                                                     GAsyncReadyCallback   callback,
+                                                     gpointer              user_data);
+VMSTATE_AVAILABLE_IN_ALL
+gboolean         vmstate_service_export_finish      (VmstateService       *self,
+                                                     GAsyncResult         *result,
+                                                     GError              **error);
+VMSTATE_AVAILABLE_IN_ALL
 void             vmstate_service_unexport           (VmstateService   *self);
 
 VMSTATE_AVAILABLE_IN_ALL
 GBytes          *vmstate_service_save               (VmstateService   *self,
                                                      GError          **error);
 VMSTATE_AVAILABLE_IN_ALL
-void             vmstate_service_load               (VmstateService   *self,
+gboolean         vmstate_service_load               (VmstateService   *self,
                                                      GBytes           *state,
                                                      GError          **error);
 VMSTATE_AVAILABLE_IN_ALL

@@ -44,7 +44,7 @@ test_service_save (VmstateService *service, GError **error)
     }
 }
 
-static void
+static gboolean
 test_service_load (VmstateService *service, GBytes *state, GError **error)
 {
   TestService *self = TEST_SERVICE (service);
@@ -53,10 +53,11 @@ test_service_load (VmstateService *service, GBytes *state, GError **error)
   if (self->mode == MODE_ERROR)
     {
       g_set_error_literal (error, VMSTATE_ERROR, VMSTATE_ERROR_INVALID_BLOB, "version 3 unknown");
-      return;
+      return FALSE;
     }
   g_clear_pointer (&self->loaded, g_bytes_unref);
   self->loaded = g_bytes_ref (state);
+  return TRUE;
 }
 
 static gboolean
@@ -160,7 +161,11 @@ fixture_setup (Fixture *f, gconstpointer data)
 static void
 fixture_teardown (Fixture *f, gconstpointer data)
 {
-  g_clear_object (&f->service);
+  /* an exported service keeps itself alive: unexport is what ends it */
+  g_object_add_weak_pointer (G_OBJECT (f->service), (gpointer *) &f->service);
+  vmstate_service_unexport (VMSTATE_SERVICE (f->service));
+  g_object_unref (f->service);
+  g_assert_null (f->service);
   g_dbus_connection_close_sync (f->server, NULL, NULL);
   g_dbus_connection_close_sync (f->client, NULL, NULL);
   g_clear_object (&f->server);
@@ -376,8 +381,10 @@ test_save_null (Fixture *f, gconstpointer data)
   f->service->mode = MODE_NULL_NO_ERROR;
   reply = call_helper (f, "Save", NULL, &error);
   g_assert_null (reply);
-  g_assert_error (error, VMSTATE_ERROR, VMSTATE_ERROR_FAILED);
-  g_assert_nonnull (strstr (error->message, "without giving a reason"));
+  g_assert_error (error, VMSTATE_ERROR, VMSTATE_ERROR_HELPER_FAILED);
+  g_assert_nonnull (strstr (error->message, "without setting an error"));
+  g_assert_nonnull (strstr (error->message, "'svc'"));
+  g_assert_nonnull (strstr (error->message, g_dbus_connection_get_unique_name (f->server)));
 }
 
 static void

@@ -159,7 +159,7 @@ test_service_save_finish (VmstateService  *service,
   return g_task_propagate_pointer (G_TASK (result), error);
 }
 
-static void
+static gboolean
 test_service_load (VmstateService  *service,
                    GBytes          *state,
                    GError         **error)
@@ -173,7 +173,7 @@ test_service_load (VmstateService  *service,
   if (opt_load_error != NULL)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s", opt_load_error);
-      return;
+      return FALSE;
     }
 
   g_bytes_unref (self->state);
@@ -181,6 +181,7 @@ test_service_load (VmstateService  *service,
   sum = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, state);
   printf ("LOADED %" G_GSIZE_FORMAT " %s\n", g_bytes_get_size (state), sum);
   fflush (stdout);
+  return TRUE;
 }
 
 static void

@@ -43,7 +43,7 @@ tool_file_service_save (VmstateService  *service,
   return g_bytes_new_take (contents, length);
 }
 
-static void
+static gboolean
 tool_file_service_load (VmstateService  *service,
                         GBytes          *state,
                         GError         **error)
@@ -61,10 +61,11 @@ tool_file_service_load (VmstateService  *service,
       g_set_error (error, VMSTATE_ERROR, VMSTATE_ERROR_FAILED,
                    "cannot write the state file: %s", local_error->message);
       g_printerr ("vmstate serve: Load failed: %s\n", local_error->message);
-      return;
+      return FALSE;
     }
   sha256 = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, state);
   g_print ("LOADED %" G_GSIZE_FORMAT " %s\n", size, sha256);
+  return TRUE;
 }
 
 static void

@@ -37,15 +37,16 @@ counter_service_save (VmstateService *service, GError **error)
   return g_bytes_new_take (text, strlen (text));
 }
 
-static void
+static gboolean
 counter_service_load (VmstateService *service, GBytes *state, GError **error)
 {
   CounterService *self = COUNTER_SERVICE (service);
   g_autofree char *text = g_strndup (g_bytes_get_data (state, NULL), g_bytes_get_size (state));
 
   if (!g_ascii_string_to_unsigned (text, 10, 0, G_MAXUINT64, &self->count, error))
-    return;
+    return FALSE;
   printf ("LOADED %" G_GUINT64_FORMAT "\n", self->count);
+  return TRUE;
 }
 
 static void

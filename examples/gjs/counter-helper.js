@@ -27,6 +27,7 @@ class Counter extends Vmstate.Service {
             throw new Error(`not a counter: "${text}"`);
         this.count = Number(text);
         print(`LOADED ${this.count}`);
+        return true;  // load returns a boolean: without this, the Load fails
     }
 });
 

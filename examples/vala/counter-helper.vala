@@ -23,7 +23,7 @@ class Counter : Vmstate.Service {
         return new Bytes (count.to_string ().data);
     }
 
-    public override void load (Bytes state) throws Error {
+    public override bool load (Bytes state) throws Error {
         var text = new StringBuilder ();  // the state is not NUL-terminated
         text.append_len ((string) state.get_data (), (ssize_t) state.get_size ());
         uint64 loaded;
@@ -32,6 +32,7 @@ class Counter : Vmstate.Service {
         count = loaded;
         print ("LOADED %s\n", count.to_string ());
         stdout.flush ();
+        return true;
     }
 }
 

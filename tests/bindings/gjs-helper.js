@@ -1,7 +1,7 @@
 // gjs-helper.js: GJS helpers that fail in each way a JS programmer would
 //
 // Usage: gjs -m gjs-helper.js ADDRESS ID MODE
-//   MODE "plain":   vfunc_save returns a Uint8Array, vfunc_load just ends
+//   MODE "plain":   vfunc_save returns a Uint8Array, vfunc_load returns true
 //   MODE "throw":   both vfuncs throw a plain Error
 //   MODE "gerror":  both vfuncs throw a GLib.Error of the Vmstate domain
 //   MODE "type":    vfunc_save returns a string; vfunc_load reads undefined.x
@@ -41,7 +41,7 @@ class Helper extends Vmstate.Service {
         case 'type':
             return undefined.x;
         default:
-            // falls off the end: success
+            return true;  // load returns a boolean
         }
     }
 });

@@ -27,7 +27,7 @@ class Store : Vmstate.Service {
         return new Bytes (text.str.data);
     }
 
-    public override void load (Bytes state) throws Error {
+    public override bool load (Bytes state) throws Error {
         var loaded = new HashTable<string, string> (str_hash, str_equal);
         foreach (var line in to_text (state).split ("\n")) {
             if (line == "")
@@ -38,6 +38,7 @@ class Store : Vmstate.Service {
             loaded[kv[0]] = kv[1];
         }
         entries = loaded;
+        return true;
     }
 }
 

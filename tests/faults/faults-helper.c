@@ -205,7 +205,9 @@ main (int argc, char **argv)
       service->state = vmstate_test_pattern_new (opt_state_size, i);
       if (uids->len > 0)
         vmstate_service_set_allowed_uids (VMSTATE_SERVICE (service),
-                                          (const guint32 *) uids->data, uids->len);
+                                          g_variant_new_fixed_array (G_VARIANT_TYPE_UINT32,
+                                                                     uids->data, uids->len,
+                                                                     sizeof (guint32)));
       g_ptr_array_add (services, service);
       if (!vmstate_service_export (VMSTATE_SERVICE (service), connection, &error))
         {

@@ -256,7 +256,8 @@ test_peer_to_peer (void)
   g_assert_no_error (error);
 
   /* the default: this process's own uid (and root) */
-  uids = vmstate_service_get_allowed_uids (VMSTATE_SERVICE (service), &n_uids);
+  uids = g_variant_get_fixed_array (vmstate_service_get_allowed_uids (VMSTATE_SERVICE (service)),
+                                    &n_uids, sizeof (guint32));
   g_assert_cmpuint (n_uids, >=, 1);
   g_assert_cmpuint (uids[0], ==, geteuid ());
   reply = p2p_save (client, &error);
@@ -265,7 +266,9 @@ test_peer_to_peer (void)
   g_clear_pointer (&reply, g_variant_unref);
 
   /* someone else only: refused, and the vfunc is not called */
-  vmstate_service_set_allowed_uids (VMSTATE_SERVICE (service), &someone_else, 1);
+  vmstate_service_set_allowed_uids (VMSTATE_SERVICE (service),
+                                    g_variant_new_fixed_array (G_VARIANT_TYPE_UINT32,
+                                                               &someone_else, 1, sizeof (guint32)));
   reply = p2p_save (client, &error);
   g_assert_null (reply);
   g_assert_error (error, G_DBUS_ERROR, G_DBUS_ERROR_ACCESS_DENIED);

@@ -16,7 +16,10 @@ The override wraps ``do_save`` and ``do_load`` of every subclass so that:
 - ``do_save`` may return ``bytes``, ``bytearray``, ``memoryview`` or
   ``GLib.Bytes``;
 - ``do_load`` receives a ``bytes`` object (which also has ``get_data()``
-  and ``get_size()``, like ``GLib.Bytes``) and may simply end;
+  and ``get_size()``, like ``GLib.Bytes``) and may simply end: the
+  override returns ``True`` to C for it (without the override, a
+  ``do_load`` must ``return True``, and one that ends or raises fails the
+  Load);
 - any exception raised by either becomes a ``GLib.Error`` whose message
   carries the exception, so the collector gets a D-Bus error naming the
   cause instead of a silent failure (PyGObject alone hands a plain
@@ -92,6 +95,8 @@ def _wrap_load(fn):
             fn(self, State(data if data is not None else b""))
         except Exception as exc:  # noqa: BLE001
             raise _as_gerror(exc, what) from exc
+        # The C vfunc returns a gboolean: ending is success.
+        return True
     do_load._vmstate_wrapped = True
     return do_load
 
