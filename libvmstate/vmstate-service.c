@@ -637,6 +637,8 @@ typedef struct
   GCancellable          *cancellable;
   /* the export this call came in under */
   guint                  generation;
+  /* the bus daemon is being asked who the sender is */
+  gboolean               asking_uid;
 } Call;
 
 static Call *
@@ -887,6 +889,14 @@ on_get_connection_unix_user (GObject      *source,
   guint32 uid;
 
   reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result, &error);
+  call->asking_uid = FALSE;
+
+  /* unexport already answered it */
+  if (call->invocation == NULL)
+    {
+      call_free (call);
+      return;
+    }
 
   /* Unexported (and perhaps exported again, on another bus where the
    * same unique name is someone else) while the bus daemon was asked:
@@ -980,6 +990,7 @@ vmstate_service_method_call (GDBusConnection       *connection,
       return;
     }
 
+  call->asking_uid = TRUE;
   g_dbus_connection_call (connection,
                           DBUS_NAME, DBUS_PATH, DBUS_INTERFACE,
                           "GetConnectionUnixUser",
@@ -1504,10 +1515,26 @@ vmstate_service_unexport (VmstateService *self)
   g_clear_pointer (&priv->context, g_main_context_unref);
 
   /* Cancelling may complete a call at once, which removes it from
-   * priv->calls: walk a copy. */
+   * priv->calls: walk a copy. A call whose sender the bus daemon is
+   * still being asked about is answered now: whatever the daemon says
+   * later is about a connection the service has left (see
+   * on_get_connection_unix_user, which then only frees it). */
   calls = g_ptr_array_copy (priv->calls, NULL, NULL);
   for (guint i = 0; i < calls->len; i++)
-    g_cancellable_cancel (((Call *) g_ptr_array_index (calls, i))->cancellable);
+    {
+      Call *call = g_ptr_array_index (calls, i);
+
+      if (call->asking_uid && call->invocation != NULL)
+        {
+          const char *method_name = g_dbus_method_invocation_get_method_name (call->invocation);
+
+          g_dbus_method_invocation_return_error (g_steal_pointer (&call->invocation),
+                                                 G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_OBJECT,
+                                                 "helper '%s' was unexported before it answered %s",
+                                                 priv->id, method_name);
+        }
+      g_cancellable_cancel (call->cancellable);
+    }
 
   if (was_exported)
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CONNECTION]);

@@ -609,6 +609,31 @@ test_cancel (Fixture *f, gconstpointer data)
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
 }
 
+/* In a fresh process, the very first error a helper sends keeps its
+ * code: the error domain is registered before any call can fail. */
+static void
+test_first_error_keeps_code (Fixture *f, gconstpointer data)
+{
+  if (g_test_subprocess ())
+    {
+      g_autoptr(TestHelper) bare = test_helper_spawn ("--id", "bare", "--no-save", NULL);
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GBytes) blob = vmstate_collector_save_sync (f->collector, NULL, &error);
+
+      /* compared without evaluating VMSTATE_ERROR, which would
+       * register the domain */
+      g_assert_null (blob);
+      g_assert_nonnull (error);
+      g_printerr ("save: %s\n", error->message);
+      g_assert_cmpstr (g_quark_to_string (error->domain), ==, "vmstate-error-quark");
+      g_assert_cmpint (error->code, ==, VMSTATE_ERROR_NOT_SUPPORTED);
+      return;
+    }
+
+  g_test_trap_subprocess (NULL, 60 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_INHERIT_STDERR);
+  g_test_trap_assert_passed ();
+}
+
 static void
 test_bad_address (void)
 {
@@ -657,6 +682,7 @@ main (int argc, char **argv)
   ADD ("/collector/load/required-state-missing", test_load_required_state_missing, NULL);
   ADD ("/collector/load/extra-helper", test_load_extra_helper, NULL);
   g_test_add_func ("/collector/bad-address", test_bad_address);
+  ADD ("/collector/error/first-error-keeps-code", test_first_error_keeps_code, NULL);
 
   return g_test_run ();
 }

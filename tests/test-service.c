@@ -12,7 +12,7 @@
 #define TEST_TYPE_SERVICE (test_service_get_type ())
 G_DECLARE_FINAL_TYPE (TestService, test_service, TEST, SERVICE, VmstateService)
 
-typedef enum { MODE_OK, MODE_ERROR, MODE_NULL_NO_ERROR, MODE_ASYNC } Mode;
+typedef enum { MODE_OK, MODE_ERROR, MODE_NULL_NO_ERROR, MODE_ASYNC, MODE_WAIT } Mode;
 
 struct _TestService
 {
@@ -22,6 +22,12 @@ struct _TestService
   guint          n_save;
   guint          n_load;
   GBytes        *loaded;
+  /* MODE_WAIT: a Save is waiting on its cancellable; it was cancelled */
+  gboolean       waiting;
+  gboolean       cancelled;
+  /* the threads the vfuncs and ::loaded ran in */
+  GThread       *save_thread;
+  GThread       *loaded_thread;
 };
 
 G_DEFINE_FINAL_TYPE (TestService, test_service, VMSTATE_TYPE_SERVICE)
@@ -32,6 +38,7 @@ test_service_save (VmstateService *service, GError **error)
   TestService *self = TEST_SERVICE (service);
 
   self->n_save++;
+  self->save_thread = g_thread_self ();
   switch (self->mode)
     {
     case MODE_ERROR:
@@ -55,6 +62,8 @@ test_service_load (VmstateService *service, GBytes *state, GError **error)
       g_set_error_literal (error, VMSTATE_ERROR, VMSTATE_ERROR_INVALID_BLOB, "version 3 unknown");
       return FALSE;
     }
+  if (self->mode == MODE_NULL_NO_ERROR)
+    return FALSE;
   g_clear_pointer (&self->loaded, g_bytes_unref);
   self->loaded = g_bytes_ref (state);
   return TRUE;
@@ -70,12 +79,37 @@ answer_later (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
+static gboolean
+on_wait_cancelled (GCancellable *cancellable, gpointer user_data)
+{
+  GTask *task = user_data;
+  TestService *self = g_task_get_source_object (task);
+
+  self->cancelled = TRUE;
+  g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CANCELLED, "the Save was cancelled");
+  return G_SOURCE_REMOVE;
+}
+
 static void
 test_service_save_async (VmstateService *service, GCancellable *cancellable,
                          GAsyncReadyCallback callback, gpointer user_data)
 {
   TestService *self = TEST_SERVICE (service);
 
+  if (self->mode == MODE_WAIT)
+    {
+      GTask *task = g_task_new (self, cancellable, callback, user_data);
+      GSource *source;
+
+      /* never answers by itself: only cancelling the call ends it */
+      g_assert_nonnull (cancellable);
+      self->waiting = TRUE;
+      source = g_cancellable_source_new (cancellable);
+      g_source_set_callback (source, G_SOURCE_FUNC (on_wait_cancelled), task, g_object_unref);
+      g_source_attach (source, g_main_context_get_thread_default ());
+      g_source_unref (source);
+      return;
+    }
   if (self->mode != MODE_ASYNC)
     {
       VMSTATE_SERVICE_CLASS (test_service_parent_class)->save_async (service, cancellable, callback, user_data);
@@ -91,7 +125,7 @@ test_service_save_finish (VmstateService *service, GAsyncResult *result, GError 
 {
   TestService *self = TEST_SERVICE (service);
 
-  if (self->mode != MODE_ASYNC)
+  if (self->mode != MODE_ASYNC && self->mode != MODE_WAIT)
     return VMSTATE_SERVICE_CLASS (test_service_parent_class)->save_finish (service, result, error);
   return g_task_propagate_pointer (G_TASK (result), error);
 }
@@ -158,6 +192,13 @@ fixture_setup (Fixture *f, gconstpointer data)
   g_assert_no_error (error);
 }
 
+static gboolean
+watchdog (gpointer user_data)
+{
+  g_error ("%s did not happen within 20 s", (const char *) user_data);
+  return G_SOURCE_REMOVE;
+}
+
 static void
 fixture_teardown (Fixture *f, gconstpointer data)
 {
@@ -165,7 +206,15 @@ fixture_teardown (Fixture *f, gconstpointer data)
   g_object_add_weak_pointer (G_OBJECT (f->service), (gpointer *) &f->service);
   vmstate_service_unexport (VMSTATE_SERVICE (f->service));
   g_object_unref (f->service);
-  g_assert_null (f->service);
+  /* a call cancelled by unexport may still be finishing */
+  if (f->service != NULL)
+    {
+      guint dog = g_timeout_add_seconds (20, watchdog, (gpointer) "releasing the service");
+
+      while (f->service != NULL)
+        g_main_context_iteration (NULL, TRUE);
+      g_source_remove (dog);
+    }
   g_dbus_connection_close_sync (f->server, NULL, NULL);
   g_dbus_connection_close_sync (f->client, NULL, NULL);
   g_clear_object (&f->server);
@@ -221,6 +270,29 @@ queued_owners (Fixture *f)
   return names;
 }
 
+/* A round trip to the bus daemon on @c: the daemon has handled every
+ * message @c sent before (ReleaseName, RequestName). */
+static void
+bus_roundtrip (GDBusConnection *c)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) reply =
+    g_dbus_connection_call_sync (c, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                 "org.freedesktop.DBus", "GetId", NULL, NULL,
+                                 G_DBUS_CALL_FLAGS_NONE, 10000, NULL, &error);
+  g_assert_no_error (error);
+}
+
+static gboolean
+is_queued (Fixture *f, GDBusConnection *c)
+{
+  g_auto(GStrv) owners = NULL;
+
+  bus_roundtrip (c);
+  owners = queued_owners (f);
+  return g_strv_contains ((const char * const *) owners, g_dbus_connection_get_unique_name (c));
+}
+
 static void
 test_export (Fixture *f, gconstpointer data)
 {
@@ -267,11 +339,7 @@ test_export (Fixture *f, gconstpointer data)
   /* unexport releases the name */
   vmstate_service_unexport (VMSTATE_SERVICE (f->service));
   g_assert_null (vmstate_service_get_connection (VMSTATE_SERVICE (f->service)));
-  {
-    g_auto(GStrv) after = queued_owners (f);
-    g_assert_false (g_strv_contains ((const char * const *) after,
-                                     g_dbus_connection_get_unique_name (f->server)));
-  }
+  g_assert_false (is_queued (f, f->server));
 }
 
 static void
@@ -288,6 +356,7 @@ test_queued (Fixture *f, gconstpointer data)
   owners = queued_owners (f);
   g_assert_cmpuint (g_strv_length (owners), ==, 2);
   g_assert_true (g_strv_contains ((const char * const *) owners, g_dbus_connection_get_unique_name (c2)));
+  vmstate_service_unexport (VMSTATE_SERVICE (s2));
 }
 
 static void
@@ -479,6 +548,327 @@ test_load_wrong_signature (Fixture *f, gconstpointer data)
   g_assert_cmpuint (f->service->n_load, ==, 0);
 }
 
+/* Lifetime */
+
+static void
+test_lifetime_export (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GDBusConnection) c = connect_bus (f);
+  TestService *service = g_object_new (TEST_TYPE_SERVICE, "id", "alive", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GVariant) state = NULL;
+
+  g_object_add_weak_pointer (G_OBJECT (service), (gpointer *) &service);
+  g_assert_true (vmstate_service_export (VMSTATE_SERVICE (service), c, &error));
+  g_assert_no_error (error);
+
+  /* nobody holds it but the export: it stays, and answers */
+  g_object_unref (service);
+  g_assert_nonnull (service);
+  reply = call (f, g_dbus_connection_get_unique_name (c), "/org/qemu/VMState1",
+                "org.qemu.VMState1", "Save", NULL, &error);
+  g_assert_no_error (error);
+  state = g_variant_get_child_value (reply, 0);
+  g_assert_cmpuint (g_variant_get_size (state), ==, 6);
+  g_assert_true (is_queued (f, c));
+
+  /* unexport gives the export's reference back */
+  vmstate_service_unexport (VMSTATE_SERVICE (service));
+  g_assert_null (service);
+  g_assert_false (is_queued (f, c));
+}
+
+static void
+test_lifetime_connection_closed (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GDBusConnection) c = connect_bus (f);
+  TestService *service = g_object_new (TEST_TYPE_SERVICE, "id", "alive", NULL);
+  g_autoptr(GError) error = NULL;
+
+  g_object_add_weak_pointer (G_OBJECT (service), (gpointer *) &service);
+  g_assert_true (vmstate_service_export (VMSTATE_SERVICE (service), c, &error));
+  g_object_unref (service);
+  g_assert_nonnull (service);
+
+  /* the connection closing unexports it, which lets it go */
+  g_assert_true (g_dbus_connection_close_sync (c, NULL, &error));
+  g_assert_no_error (error);
+  while (service != NULL)
+    g_main_context_iteration (NULL, TRUE);
+}
+
+/* Export */
+
+static void
+on_exported (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  *(GAsyncResult **) user_data = g_object_ref (result);
+}
+
+static gboolean
+export_async_wait (VmstateService *service, GDBusConnection *c,
+                   GCancellable *cancellable, GError **error)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+
+  vmstate_service_export_async (service, c, cancellable, on_exported, &result);
+  while (result == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  return vmstate_service_export_finish (service, result, error);
+}
+
+static void
+test_export_async (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GDBusConnection) c = connect_bus (f);
+  g_autoptr(TestService) service = g_object_new (TEST_TYPE_SERVICE, "id", "async", NULL);
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (export_async_wait (VMSTATE_SERVICE (service), c, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (vmstate_service_get_connection (VMSTATE_SERVICE (service)) == c);
+  g_assert_true (is_queued (f, c));
+
+  /* a second export fails, and leaves the first alone */
+  g_assert_false (export_async_wait (VMSTATE_SERVICE (service), c, NULL, &error));
+  g_assert_error (error, VMSTATE_ERROR, VMSTATE_ERROR_EXPORTED);
+  g_assert_true (is_queued (f, c));
+
+  vmstate_service_unexport (VMSTATE_SERVICE (service));
+  g_assert_null (vmstate_service_get_connection (VMSTATE_SERVICE (service)));
+  g_assert_false (is_queued (f, c));
+}
+
+static void
+test_export_cancelled (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GDBusConnection) c = connect_bus (f);
+  TestService *service = g_object_new (TEST_TYPE_SERVICE, "id", "cancelled", NULL);
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GError) error = NULL;
+
+  g_object_add_weak_pointer (G_OBJECT (service), (gpointer *) &service);
+  g_cancellable_cancel (cancellable);
+  g_assert_false (export_async_wait (VMSTATE_SERVICE (service), c, cancellable, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_null (vmstate_service_get_connection (VMSTATE_SERVICE (service)));
+  /* the name the bus gave is given back, and nothing holds the service */
+  g_assert_false (is_queued (f, c));
+  g_object_unref (service);
+  g_assert_null (service);
+}
+
+static void
+test_export_already_owner (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GDBusConnection) c = connect_bus (f);
+  g_autoptr(TestService) service = g_object_new (TEST_TYPE_SERVICE, "id", "guest", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) reply = NULL;
+  guint32 code;
+
+  /* something else on this connection already owns the name (the
+   * fixture's service lets it go first) */
+  vmstate_service_unexport (VMSTATE_SERVICE (f->service));
+  reply = g_dbus_connection_call_sync (c, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                       "org.freedesktop.DBus", "RequestName",
+                                       g_variant_new ("(su)", "org.qemu.VMState1", 0),
+                                       G_VARIANT_TYPE ("(u)"), G_DBUS_CALL_FLAGS_NONE,
+                                       10000, NULL, &error);
+  g_assert_no_error (error);
+  g_variant_get (reply, "(u)", &code);
+  g_assert_cmpuint (code, ==, 1 /* PRIMARY_OWNER */);
+
+  g_assert_true (vmstate_service_export (VMSTATE_SERVICE (service), c, &error));
+  g_assert_no_error (error);
+
+  /* unexport releases only what export took: nothing, here */
+  vmstate_service_unexport (VMSTATE_SERVICE (service));
+  g_assert_true (is_queued (f, c));
+
+  g_assert_true (vmstate_service_export (VMSTATE_SERVICE (f->service), f->server, &error));
+  g_assert_no_error (error);
+}
+
+/* The vfunc's cancellable */
+
+static void
+on_reply_counted (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  GError **error = user_data;
+  g_autoptr(GVariant) reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result, error);
+
+  if (reply != NULL)
+    g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_FAILED, "a reply instead of an error");
+}
+
+static void
+test_cancel_on_unexport (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+
+  f->service->mode = MODE_WAIT;
+  g_dbus_connection_call (f->client, g_dbus_connection_get_unique_name (f->server),
+                          "/org/qemu/VMState1", "org.qemu.VMState1", "Save", NULL, NULL,
+                          G_DBUS_CALL_FLAGS_NONE, 20000, NULL, on_reply_counted, &error);
+  while (!f->service->waiting)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_false (f->service->cancelled);
+
+  vmstate_service_unexport (VMSTATE_SERVICE (f->service));
+  while (error == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  g_test_message ("the caller got: %s", error->message);
+  g_assert_false (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT));
+  g_assert_false (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_FAILED));
+  g_assert_true (f->service->cancelled);
+}
+
+
+static void
+test_cancel_caller_killed (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GSubprocess) collector = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *tool = g_build_filename (g_getenv ("VMSTATE_BUILD_ROOT"), "tools", "vmstate", NULL);
+  g_autofree char *blob = g_build_filename (g_get_tmp_dir (), "vmstate-test-killed.blob", NULL);
+  guint dog;
+
+  /* a real collector process, killed while the helper's Save waits */
+  f->service->mode = MODE_WAIT;
+  collector = g_subprocess_new (G_SUBPROCESS_FLAGS_NONE, &error, tool, "save", "--quiet",
+                                "--address", g_test_dbus_get_bus_address (f->bus), "--output", blob, NULL);
+  g_assert_no_error (error);
+  dog = g_timeout_add_seconds (20, watchdog, (gpointer) "the collector's Save");
+  while (!f->service->waiting)
+    g_main_context_iteration (NULL, TRUE);
+  g_source_remove (dog);
+  g_assert_false (f->service->cancelled);
+
+  g_subprocess_force_exit (collector);
+  dog = g_timeout_add_seconds (20, watchdog, (gpointer) "cancelling the Save of a dead collector");
+  while (!f->service->cancelled)
+    g_main_context_iteration (NULL, TRUE);
+  g_source_remove (dog);
+  g_assert_true (g_subprocess_wait (collector, NULL, NULL));
+  g_assert_false (g_file_test (blob, G_FILE_TEST_EXISTS));
+}
+
+/* Threads */
+
+typedef struct
+{
+  const char   *address;
+  GMainContext *context;
+  TestService  *service;
+  GThread      *thread;
+  char         *unique_name;
+  gboolean      ready;
+  gboolean      quit;
+} Worker;
+
+static gboolean
+worker_stop (gpointer user_data)
+{
+  Worker *w = user_data;
+
+  vmstate_service_unexport (VMSTATE_SERVICE (w->service));
+  w->quit = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+static gpointer
+worker_main (gpointer user_data)
+{
+  Worker *w = user_data;
+  g_autoptr(GDBusConnection) c = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_main_context_push_thread_default (w->context);
+  c = g_dbus_connection_new_for_address_sync (w->address,
+                                              G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
+                                              G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+                                              NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (vmstate_service_export (VMSTATE_SERVICE (w->service), c, &error));
+  g_assert_no_error (error);
+  w->unique_name = g_strdup (g_dbus_connection_get_unique_name (c));
+  g_atomic_int_set (&w->ready, TRUE);
+  g_main_context_wakeup (NULL);
+
+  while (!w->quit)
+    g_main_context_iteration (w->context, TRUE);
+  g_dbus_connection_close_sync (c, NULL, NULL);
+  g_main_context_pop_thread_default (w->context);
+  return NULL;
+}
+
+static void
+on_loaded_thread (VmstateService *service, gpointer user_data)
+{
+  TEST_SERVICE (service)->loaded_thread = g_thread_self ();
+}
+
+static void
+test_thread_context (Fixture *f, gconstpointer data)
+{
+  Worker w = { 0 };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) reply = NULL;
+
+  w.address = g_test_dbus_get_bus_address (f->bus);
+  w.context = g_main_context_new ();
+  w.service = g_object_new (TEST_TYPE_SERVICE, "id", "worker", NULL);
+  g_signal_connect (w.service, "loaded", G_CALLBACK (on_loaded_thread), NULL);
+  w.thread = g_thread_new ("vmstate-worker", worker_main, &w);
+  while (!g_atomic_int_get (&w.ready))
+    g_main_context_iteration (NULL, TRUE);
+
+  /* the main thread's context runs the client; the worker's the service */
+  reply = call (f, w.unique_name, "/org/qemu/VMState1", "org.qemu.VMState1", "Save", NULL, &error);
+  g_assert_no_error (error);
+  g_clear_pointer (&reply, g_variant_unref);
+  reply = call (f, w.unique_name, "/org/qemu/VMState1", "org.qemu.VMState1", "Load",
+                g_variant_new ("(@ay)", g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, "abc", 3, 1)),
+                &error);
+  g_assert_no_error (error);
+  g_assert_true (w.service->save_thread == w.thread);
+  g_assert_cmpuint (w.service->n_load, ==, 1);
+  g_assert_true (w.service->loaded_thread == w.thread);
+
+  g_main_context_invoke (w.context, worker_stop, &w);
+  g_thread_join (w.thread);
+  g_object_unref (w.service);
+  g_main_context_unref (w.context);
+  g_free (w.unique_name);
+}
+
+static void
+test_load_false (Fixture *f, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GBytes) in = g_bytes_new_static ("x", 1);
+
+  f->service->mode = MODE_NULL_NO_ERROR;
+  reply = call_helper (f, "Load",
+                       g_variant_new ("(@ay)", g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, "x", 1, 1)),
+                       &error);
+  g_assert_null (reply);
+  g_test_message ("Load: %s", error->message);
+  g_assert_error (error, VMSTATE_ERROR, VMSTATE_ERROR_HELPER_FAILED);
+  g_assert_nonnull (strstr (error->message, "'svc'"));
+  g_assert_nonnull (strstr (error->message, g_dbus_connection_get_unique_name (f->server)));
+  g_assert_nonnull (strstr (error->message, "load"));
+  g_assert_nonnull (strstr (error->message, "without setting an error"));
+  g_clear_error (&error);
+
+  /* the C entry point follows the GError rule too */
+  g_assert_false (vmstate_service_load (VMSTATE_SERVICE (f->service), in, &error));
+  g_assert_error (error, VMSTATE_ERROR, VMSTATE_ERROR_HELPER_FAILED);
+}
+
 static void
 test_not_implemented (void)
 {
@@ -491,7 +881,7 @@ test_not_implemented (void)
   g_assert_null (state);
   g_assert_error (error, VMSTATE_ERROR, VMSTATE_ERROR_NOT_SUPPORTED);
   g_clear_error (&error);
-  vmstate_service_load (s, in, &error);
+  g_assert_false (vmstate_service_load (s, in, &error));
   g_assert_error (error, VMSTATE_ERROR, VMSTATE_ERROR_NOT_SUPPORTED);
   g_assert_cmpuint (vmstate_service_get_max_state_size (s), ==, 1048576);
 }
@@ -517,6 +907,15 @@ main (int argc, char **argv)
   ADD ("/service/load/error", test_load_error);
   ADD ("/service/load/too-large", test_load_too_large);
   ADD ("/service/load/wrong-signature", test_load_wrong_signature);
+  ADD ("/service/load/false-without-error", test_load_false);
+  ADD ("/service/lifetime/export-keeps-alive", test_lifetime_export);
+  ADD ("/service/lifetime/connection-closed", test_lifetime_connection_closed);
+  ADD ("/service/export/async", test_export_async);
+  ADD ("/service/export/cancelled", test_export_cancelled);
+  ADD ("/service/export/already-owner", test_export_already_owner);
+  ADD ("/service/cancel/unexport", test_cancel_on_unexport);
+  ADD ("/service/cancel/caller-killed", test_cancel_caller_killed);
+  ADD ("/service/thread-context", test_thread_context);
   g_test_add_func ("/service/not-implemented", test_not_implemented);
 
   return g_test_run ();

@@ -25,6 +25,7 @@ static int opt_state_seed;
 static int opt_save_delay_ms;
 static char *opt_save_error;
 static gboolean opt_save_crash;
+static gboolean opt_no_save;
 static char *opt_load_error;
 static gboolean opt_load_crash;
 static gboolean opt_exit_on_id_read;
@@ -44,6 +45,7 @@ static GOptionEntry entries[] = {
   { "save-delay-ms", 0, 0, G_OPTION_ARG_INT, &opt_save_delay_ms, "Answer Save after this long", "MS" },
   { "save-error", 0, 0, G_OPTION_ARG_STRING, &opt_save_error, "Answer Save with this error", "MSG" },
   { "save-crash", 0, 0, G_OPTION_ARG_NONE, &opt_save_crash, "Die in Save", NULL },
+  { "no-save", 0, 0, G_OPTION_ARG_NONE, &opt_no_save, "Do not implement save (the base class answers NotSupported)", NULL },
   { "load-error", 0, 0, G_OPTION_ARG_STRING, &opt_load_error, "Answer Load with this error", "MSG" },
   { "load-crash", 0, 0, G_OPTION_ARG_NONE, &opt_load_crash, "Die in Load", NULL },
   { "exit-on-id-read", 0, 0, G_OPTION_ARG_NONE, &opt_exit_on_id_read, "Leave the bus once the Id was read", NULL },
@@ -124,6 +126,13 @@ test_service_save_async (VmstateService      *service,
 
   if (opt_save_crash)
     leave_now ();
+
+  if (opt_no_save)
+    {
+      g_object_unref (task);
+      VMSTATE_SERVICE_CLASS (test_service_parent_class)->save_async (service, cancellable, callback, user_data);
+      return;
+    }
 
   if (opt_save_error != NULL)
     {

@@ -30,6 +30,12 @@ become_nobody (gpointer user_data)
     _exit (125);
 }
 
+static void
+on_communicated (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  *(GAsyncResult **) user_data = g_object_ref (result);
+}
+
 /* Runs `gdbus call` as nobody; returns its exit status. */
 static int
 gdbus_call_as_nobody (FaultsBus   *bus,
@@ -42,6 +48,7 @@ gdbus_call_as_nobody (FaultsBus   *bus,
 {
   g_autoptr(GSubprocessLauncher) launcher = NULL;
   g_autoptr(GSubprocess) process = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
   g_autoptr(GError) error = NULL;
   const char *argv[] = { "gdbus", "call", "--address", bus->address, "--dest", dest,
                          "--object-path", "/org/qemu/VMState1", "--method", method,
@@ -51,7 +58,12 @@ gdbus_call_as_nobody (FaultsBus   *bus,
   g_subprocess_launcher_set_child_setup (launcher, become_nobody, NULL, NULL);
   process = g_subprocess_launcher_spawnv (launcher, argv, &error);
   g_assert_no_error (error);
-  g_subprocess_communicate_utf8 (process, NULL, NULL, out, err, &error);
+  /* iterate this thread's context meanwhile: the helper may be an
+   * in-process service */
+  g_subprocess_communicate_utf8_async (process, NULL, NULL, on_communicated, &result);
+  while (result == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  g_subprocess_communicate_utf8_finish (process, result, out, err, &error);
   g_assert_no_error (error);
   g_assert_true (g_subprocess_get_if_exited (process));
   g_assert_cmpint (g_subprocess_get_exit_status (process), !=, 125);
@@ -293,6 +305,77 @@ test_peer_to_peer (void)
   g_dbus_connection_close_sync (client, NULL, NULL);
 }
 
+/* A unique name that comes back on another bus */
+
+static GDBusConnection *
+connect_to (FaultsBus *bus)
+{
+  g_autoptr(GError) error = NULL;
+  GDBusConnection *c;
+
+  c = g_dbus_connection_new_for_address_sync (bus->address,
+                                              G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
+                                              G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+                                              NULL, NULL, &error);
+  g_assert_no_error (error);
+  return c;
+}
+
+static void
+test_reused_unique_name (void)
+{
+  g_autoptr(FaultsBus) bus_a = faults_bus_new (ALLOW_EVERY_UID, NULL);
+  g_autoptr(FaultsBus) bus_b = faults_bus_new (ALLOW_EVERY_UID, NULL);
+  g_autoptr(CountingService) service = g_object_new (COUNTING_TYPE_SERVICE, "id", "fw", NULL);
+  g_autoptr(GDBusConnection) service_a = NULL;
+  g_autoptr(GDBusConnection) root_a = NULL;
+  g_autoptr(GDBusConnection) service_b = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *out = NULL, *err = NULL, *refusal = NULL;
+
+  require_root ();
+
+  /* 1. exported on bus A; root calls Save as the bus's second peer */
+  service_a = connect_to (bus_a);
+  g_assert_true (vmstate_service_export (VMSTATE_SERVICE (service), service_a, &error));
+  g_assert_no_error (error);
+  root_a = connect_to (bus_a);
+  g_dbus_connection_call (root_a, g_dbus_connection_get_unique_name (service_a),
+                          "/org/qemu/VMState1", "org.qemu.VMState1", "Save", NULL,
+                          G_VARIANT_TYPE ("(ay)"), G_DBUS_CALL_FLAGS_NONE, 10000, NULL,
+                          on_reply, &result);
+  while (result == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  reply = g_dbus_connection_call_finish (root_a, result, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (service->n_saves, ==, 1);
+
+  /* 2. re-exported on bus B, where the service is again the first peer */
+  vmstate_service_unexport (VMSTATE_SERVICE (service));
+  service_b = connect_to (bus_b);
+  g_assert_cmpstr (g_dbus_connection_get_unique_name (service_b), ==,
+                   g_dbus_connection_get_unique_name (service_a));
+  g_assert_true (vmstate_service_export (VMSTATE_SERVICE (service), service_b, &error));
+  g_assert_no_error (error);
+
+  /* 3. nobody, the second peer on bus B, has root's unique name from
+   * bus A: refused, and the vfunc is not called */
+  g_assert_cmpint (gdbus_call_as_nobody (bus_b, g_dbus_connection_get_unique_name (service_b),
+                                         "org.qemu.VMState1.Save", NULL, NULL, &out, &err), !=, 0);
+  g_assert_nonnull (strstr (err, "org.freedesktop.DBus.Error.AccessDenied"));
+  refusal = g_strdup_printf ("from %s: its uid 65534 is not allowed",
+                             g_dbus_connection_get_unique_name (root_a));
+  g_assert_nonnull (strstr (err, refusal));
+  g_assert_cmpuint (service->n_saves, ==, 1);
+
+  vmstate_service_unexport (VMSTATE_SERVICE (service));
+  g_dbus_connection_close_sync (root_a, NULL, NULL);
+  g_dbus_connection_close_sync (service_a, NULL, NULL);
+  g_dbus_connection_close_sync (service_b, NULL, NULL);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -302,5 +385,6 @@ main (int argc, char **argv)
   g_test_add_func ("/access/default-denies-other-uid", test_default_denies_other_uid);
   g_test_add_func ("/access/allowed-uids", test_allowed_uids);
   g_test_add_func ("/access/peer-to-peer", test_peer_to_peer);
+  g_test_add_func ("/access/reused-unique-name", test_reused_unique_name);
   return g_test_run ();
 }
