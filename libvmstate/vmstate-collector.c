@@ -91,6 +91,24 @@ vmstate_collector_finalize (GObject *object)
 }
 
 static void
+vmstate_collector_constructed (GObject *object)
+{
+  VmstateCollector *self = VMSTATE_COLLECTOR (object);
+
+  G_OBJECT_CLASS (vmstate_collector_parent_class)->constructed (object);
+
+  /* A warning, not a critical: g_object_new() has no way to fail, and
+   * every operation of such a collector fails cleanly (see
+   * op_check_connection()). */
+  if (self->connection == NULL)
+    g_warning ("A VmstateCollector was created without a connection: every "
+               "operation on it will fail. Create it with "
+               "vmstate_collector_new() or vmstate_collector_new_for_address() "
+               "(Vmstate.Collector.new() or Vmstate.Collector.new_for_address_sync() "
+               "from Python) instead.");
+}
+
+static void
 vmstate_collector_get_property (GObject    *object,
                                 guint       prop_id,
                                 GValue     *value,
@@ -155,6 +173,7 @@ vmstate_collector_class_init (VmstateCollectorClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
 
+  object_class->constructed = vmstate_collector_constructed;
   object_class->finalize = vmstate_collector_finalize;
   object_class->get_property = vmstate_collector_get_property;
   object_class->set_property = vmstate_collector_set_property;
@@ -162,7 +181,11 @@ vmstate_collector_class_init (VmstateCollectorClass *klass)
   /**
    * VmstateCollector:connection:
    *
-   * The connection to the VM's private message bus.
+   * The connection to the VM's private message bus. Construct-only, and
+   * required: a collector created without one (with `g_object_new()`, or
+   * `Vmstate.Collector()` in Python) warns, and every operation on it
+   * fails with %VMSTATE_ERROR_FAILED. Use [ctor@Vmstate.Collector.new] or
+   * [func@Vmstate.Collector.new_for_address].
    *
    * Since: 1.0
    */
@@ -1389,9 +1412,29 @@ on_list_queued_owners (GObject      *source,
   op_run_phase (op, op->helpers, call_get_id, ids_done);
 }
 
+/* A collector made by g_object_new() without a connection (it warned in
+ * constructed): fails the operation at once, with an error that says
+ * so, instead of handing GDBus a NULL connection. */
+static gboolean
+op_check_connection (Op *op)
+{
+  if (op->self->connection != NULL)
+    return TRUE;
+
+  op->error = g_error_new_literal (VMSTATE_ERROR, VMSTATE_ERROR_FAILED,
+                                   "the collector has no connection to a bus: "
+                                   "create it with vmstate_collector_new() or "
+                                   "vmstate_collector_new_for_address()");
+  op_fail (op);
+  return FALSE;
+}
+
 static void
 op_start (Op *op)
 {
+  if (!op_check_connection (op))
+    return;
+
   g_dbus_connection_call (op->self->connection,
                           DBUS_NAME, DBUS_PATH, DBUS_INTERFACE,
                           "ListQueuedOwners",
@@ -1652,6 +1695,8 @@ vmstate_collector_load_async (VmstateCollector    *self,
 
   op = op_new (self, OP_LOAD, cancellable, callback, user_data,
                vmstate_collector_load_async);
+  if (!op_check_connection (op))
+    return;
 
   op->blob = vmstate_blob_new_from_bytes (blob, &error);
   if (op->blob == NULL)

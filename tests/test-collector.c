@@ -621,6 +621,105 @@ test_bad_address (void)
   g_assert_nonnull (strstr (error->message, "/nonexistent/vmstate-bus"));
 }
 
+static void
+store_result (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  GAsyncResult **out = user_data;
+
+  *out = g_object_ref (result);
+  g_main_context_wakeup (NULL);
+}
+
+static GAsyncResult *
+wait_result (GAsyncResult **result)
+{
+  while (*result == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  return *result;
+}
+
+static void
+assert_no_connection_error (const GError *error)
+{
+  g_assert_error (error, VMSTATE_ERROR, VMSTATE_ERROR_FAILED);
+  g_assert_nonnull (strstr (error->message, "no connection"));
+  g_assert_nonnull (strstr (error->message, "vmstate_collector_new"));
+}
+
+/* The body of /collector/no-connection, in a subprocess with a timeout:
+ * before the fix, save_sync never returned (or GDBus's critical
+ * aborted). */
+static void
+no_connection_body (void)
+{
+  g_autoptr(VmstateCollector) collector = NULL;
+  g_autoptr(GBytes) blob = blob_of ("a", test_make_state (4, 0), NULL);
+  g_autoptr(GAsyncResult) r_list = NULL, r_save = NULL, r_load = NULL;
+  g_autoptr(GPtrArray) helpers = NULL;
+  g_autoptr(GBytes) saved = NULL;
+  g_autoptr(GBytes) garbage = g_bytes_new_static ("x", 1);
+  GError *error = NULL;
+
+  /* The construction warns (the parent checks the message): let the
+   * warning through, criticals stay fatal. g_test_expect_message() does
+   * not see structured logging in GLib 2.74. */
+  g_log_set_always_fatal (G_LOG_LEVEL_CRITICAL);
+  collector = g_object_new (VMSTATE_TYPE_COLLECTOR, NULL);
+  g_log_set_always_fatal (G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING);
+  g_assert_null (vmstate_collector_get_connection (collector));
+
+  helpers = vmstate_collector_list_helpers_sync (collector, NULL, &error);
+  g_assert_null (helpers);
+  assert_no_connection_error (error);
+  g_clear_error (&error);
+
+  saved = vmstate_collector_save_sync (collector, NULL, &error);
+  g_assert_null (saved);
+  assert_no_connection_error (error);
+  g_clear_error (&error);
+
+  g_assert_false (vmstate_collector_load_sync (collector, blob, NULL, &error));
+  assert_no_connection_error (error);
+  g_clear_error (&error);
+
+  /* an invalid blob: the missing connection is still what is reported */
+  g_assert_false (vmstate_collector_load_sync (collector, garbage, NULL, &error));
+  assert_no_connection_error (error);
+  g_clear_error (&error);
+
+  vmstate_collector_list_helpers_async (collector, NULL, store_result, &r_list);
+  g_assert_null (vmstate_collector_list_helpers_finish (collector, wait_result (&r_list), &error));
+  assert_no_connection_error (error);
+  g_clear_error (&error);
+
+  vmstate_collector_save_async (collector, NULL, store_result, &r_save);
+  g_assert_null (vmstate_collector_save_finish (collector, wait_result (&r_save), &error));
+  assert_no_connection_error (error);
+  g_clear_error (&error);
+
+  vmstate_collector_load_async (collector, blob, NULL, store_result, &r_load);
+  g_assert_false (vmstate_collector_load_finish (collector, wait_result (&r_load), &error));
+  assert_no_connection_error (error);
+  g_clear_error (&error);
+}
+
+static void
+test_no_connection (void)
+{
+  if (g_test_subprocess ())
+    {
+      no_connection_body ();
+      return;
+    }
+  /* 20 s: the body takes milliseconds; a hang is the bug. */
+  g_test_trap_subprocess (NULL, 20 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_passed ();
+  g_test_trap_assert_stderr ("*Vmstate-WARNING*created without a connection*"
+                             "vmstate_collector_new()*vmstate_collector_new_for_address()*");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -657,6 +756,7 @@ main (int argc, char **argv)
   ADD ("/collector/load/required-state-missing", test_load_required_state_missing, NULL);
   ADD ("/collector/load/extra-helper", test_load_extra_helper, NULL);
   g_test_add_func ("/collector/bad-address", test_bad_address);
+  g_test_add_func ("/collector/no-connection", test_no_connection);
 
   return g_test_run ();
 }
