@@ -1207,26 +1207,74 @@ list_ids_done (Op *op)
   op_run_phase (op, op->helpers, call_get_pid, list_done);
 }
 
-/* save */
+/* save
+ *
+ * Memory. The collector's peak is bounded by design at about two copies of
+ * the total state T, whatever the allocator does with freed memory:
+ *
+ * - GDBus reads each reply into its connection's read buffer (reused, as
+ *   large as the largest message) and copies the `ay` out of it into the
+ *   reply's body; on_save() keeps a slice of that body (no copy) and the
+ *   rest of the reply (message, header, tuple) is gone when it returns.
+ *   So while the helpers answer, each state exists once: T in all.
+ * - When every state has arrived, and only then, all sizes are known:
+ *   save_done() hands the states, already sorted by Id, to
+ *   _vmstate_blob_write(), which lays the payload out (refusing one over
+ *   the format's 4 GiB before allocating anything), allocates it once at
+ *   its exact size (T + 8 bytes and the Id per entry) and copies each
+ *   state into place, dropping each reply body as soon as it is copied.
+ *   Peak: T + T + GDBus's read buffer (one state), and no more, since a
+ *   byte is never copied twice.
+ *
+ * Writing each state into the payload the moment it arrives would need
+ * its offset, which depends on the sizes of every state with a smaller
+ * Id; without them the only place to put a reply is a buffer of its own,
+ * which is the copy the reply body already is. Going below 2 T needs the
+ * memory of the states already copied to go back to the system during
+ * the copy (freed memory a malloc keeps resident still counts), which a
+ * library cannot ask of the process-wide allocator (malloc_trim() takes
+ * every arena lock of a VMM during its downtime); BENCHMARKS.md says how
+ * it could be done with memory the collector maps itself.
+ *
+ * Load needs no second copy: the blob is parsed into slices of the
+ * caller's bytes, and the only copies are the Load messages GDBus
+ * serializes, which LOAD_BYTES_IN_FLIGHT bounds (T + 4 MiB + one state). */
 
 static void
 save_done (Op *op)
 {
-  g_autoptr(VmstateBlob) blob = vmstate_blob_new ();
+  g_autoptr(GError) error = NULL;
+  g_autofree const char **ids = g_new (const char *, op->selected->len + 1);
+  g_autofree GBytes **states = g_new (GBytes *, op->selected->len + 1);
   GTask *task = op->task;
+  GBytes *payload;
 
+  /* op->selected is sorted by Id (op_select_helpers). */
   for (guint i = 0; i < op->selected->len; i++)
     {
       Entry *entry = g_ptr_array_index (op->selected, i);
-      gboolean added G_GNUC_UNUSED;
 
-      /* Ids were checked and are unique: this cannot fail. */
-      added = vmstate_blob_add (blob, entry->id, entry->state, NULL);
-      g_assert (added);
-      /* the blob holds the only reference from now on */
-      g_clear_pointer (&entry->state, g_bytes_unref);
+      ids[i] = entry->id;
+      states[i] = entry->state;
     }
-  g_task_return_pointer (task, _vmstate_blob_consume_to_bytes (blob), (GDestroyNotify) g_bytes_unref);
+
+  payload = _vmstate_blob_write (ids, states, op->selected->len, TRUE, &error);
+  /* The write dropped the states it copied: forget them in the entries. */
+  for (guint i = 0; i < op->selected->len; i++)
+    {
+      Entry *entry = g_ptr_array_index (op->selected, i);
+
+      if (states[i] == NULL)
+        entry->state = NULL;
+    }
+  if (payload == NULL)
+    {
+      op->error = g_error_new (VMSTATE_ERROR, error->code,
+                               "cannot write the blob: %s", error->message);
+      op_fail (op);
+      return;
+    }
+  g_task_return_pointer (task, payload, (GDestroyNotify) g_bytes_unref);
   g_object_unref (task);
 }
 
