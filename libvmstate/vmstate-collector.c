@@ -352,6 +352,7 @@ vmstate_collector_new_for_address_finish (GAsyncResult  *result,
 {
   g_return_val_if_fail (g_task_is_valid (result, NULL), NULL);
   g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == vmstate_collector_new_for_address, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
   return g_task_propagate_pointer (G_TASK (result), error);
 }
@@ -803,14 +804,14 @@ op_call_done (Op *op)
   op_pump (op);
 }
 
-static const char *
-describe_helper (Entry *entry, char *buf, gsize len)
+/* Names a helper in a message: its Id, when known, and its unique name.
+ * An allocated string, since an Id alone may take 255 bytes. */
+static char *
+describe_helper (Entry *entry)
 {
   if (entry->id != NULL)
-    g_snprintf (buf, len, "helper '%s' (%s)", entry->id, entry->unique_name);
-  else
-    g_snprintf (buf, len, "helper %s", entry->unique_name);
-  return buf;
+    return g_strdup_printf ("helper '%s' (%s)", entry->id, entry->unique_name);
+  return g_strdup_printf ("helper %s", entry->unique_name);
 }
 
 /* Turns the error of a call to a helper into one that names it. */
@@ -821,9 +822,7 @@ call_error (Op           *op,
             const GError *error)
 {
   g_autofree char *detail = _vmstate_describe_dbus_error (error);
-  char who[320];
-
-  describe_helper (entry, who, sizeof who);
+  g_autofree char *who = describe_helper (entry);
 
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return g_error_new (G_IO_ERROR, G_IO_ERROR_CANCELLED,
@@ -976,7 +975,6 @@ on_save (GObject      *source,
   g_autoptr(GVariant) reply = NULL;
   g_autoptr(GVariant) data = NULL;
   g_autoptr(GError) error = NULL;
-  char who[320];
 
   reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result, &error);
   if (reply == NULL)
@@ -986,9 +984,10 @@ on_save (GObject      *source,
     }
   if (!g_variant_is_of_type (reply, G_VARIANT_TYPE ("(ay)")))
     {
+      g_autofree char *who = describe_helper (entry);
+
       op_take_error (op, g_error_new (VMSTATE_ERROR, VMSTATE_ERROR_BAD_REPLY,
-                                      "%s answered Save with type %s, expected (ay)",
-                                      describe_helper (entry, who, sizeof who),
+                                      "%s answered Save with type %s, expected (ay)", who,
                                       g_variant_get_type_string (reply)));
       goto out;
     }
@@ -996,14 +995,17 @@ on_save (GObject      *source,
   data = g_variant_get_child_value (reply, 0);
   if (g_variant_get_size (data) > op->max_state_size)
     {
+      g_autofree char *who = describe_helper (entry);
+
       op_take_error (op, g_error_new (VMSTATE_ERROR, VMSTATE_ERROR_STATE_TOO_LARGE,
                                       "%s saved a state of %" G_GSIZE_FORMAT " bytes, more "
                                       "than the collector's max-state-size of %u bytes",
-                                      describe_helper (entry, who, sizeof who),
-                                      g_variant_get_size (data), op->max_state_size));
+                                      who, g_variant_get_size (data), op->max_state_size));
       goto out;
     }
-  /* A slice of the reply message: no copy. */
+  /* A slice of the reply's body, no copy: GDBus has already copied the
+   * bytes out of its read buffer, and the message, its header and the
+   * tuple go when this returns. See save_done() for the memory bound. */
   entry->state = g_variant_get_data_as_bytes (data);
 
 out:
@@ -1032,17 +1034,19 @@ on_load (GObject      *source,
   Op *op = call->op;
   g_autoptr(GVariant) reply = NULL;
   g_autoptr(GError) error = NULL;
-  char who[320];
 
   op->bytes_in_flight -= entry_load_size (op, call->entry);
   reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result, &error);
   if (reply == NULL)
     op_take_error (op, call_error (op, call->entry, "Load", error));
   else if (!g_variant_is_of_type (reply, G_VARIANT_TYPE_UNIT))
-    op_take_error (op, g_error_new (VMSTATE_ERROR, VMSTATE_ERROR_BAD_REPLY,
-                                    "%s answered Load with type %s, expected ()",
-                                    describe_helper (call->entry, who, sizeof who),
-                                    g_variant_get_type_string (reply)));
+    {
+      g_autofree char *who = describe_helper (call->entry);
+
+      op_take_error (op, g_error_new (VMSTATE_ERROR, VMSTATE_ERROR_BAD_REPLY,
+                                      "%s answered Load with type %s, expected ()",
+                                      who, g_variant_get_type_string (reply)));
+    }
   op_call_done (op);
 }
 
@@ -1583,8 +1587,10 @@ vmstate_collector_list_helpers_finish (VmstateCollector  *self,
                                        GAsyncResult      *result,
                                        GError           **error)
 {
+  g_return_val_if_fail (VMSTATE_IS_COLLECTOR (self), NULL);
   g_return_val_if_fail (g_task_is_valid (result, self), NULL);
   g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == vmstate_collector_list_helpers_async, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
   return g_task_propagate_pointer (G_TASK (result), error);
 }
@@ -1670,8 +1676,10 @@ vmstate_collector_save_finish (VmstateCollector  *self,
                                GAsyncResult      *result,
                                GError           **error)
 {
+  g_return_val_if_fail (VMSTATE_IS_COLLECTOR (self), NULL);
   g_return_val_if_fail (g_task_is_valid (result, self), NULL);
   g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == vmstate_collector_save_async, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
   return g_task_propagate_pointer (G_TASK (result), error);
 }
@@ -1792,8 +1800,10 @@ vmstate_collector_load_finish (VmstateCollector  *self,
                                GAsyncResult      *result,
                                GError           **error)
 {
+  g_return_val_if_fail (VMSTATE_IS_COLLECTOR (self), FALSE);
   g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
   g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == vmstate_collector_load_async, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
   return g_task_propagate_boolean (G_TASK (result), error);
 }

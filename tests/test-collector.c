@@ -270,6 +270,18 @@ test_save_error (Fixture *f, gconstpointer data)
   save_fails (f, VMSTATE_ERROR_HELPER_FAILED, "'bad'", bad->unique_name, "disk on fire", NULL);
 }
 
+/* The longest Id (255 bytes) is named whole in the error, with the
+ * unique name and the helper's message after it. */
+static void
+test_save_error_long_id (Fixture *f, gconstpointer data)
+{
+  g_autofree char *id = g_strnfill (255, 'i');
+  g_autoptr(TestHelper) bad = test_helper_spawn ("--id", id, "--save-error", "disk on fire", NULL);
+  g_autofree char *quoted = g_strdup_printf ("helper '%s' (%s) failed Save", id, bad->unique_name);
+
+  save_fails (f, VMSTATE_ERROR_HELPER_FAILED, quoted, "disk on fire", NULL);
+}
+
 static void
 test_save_timeout (Fixture *f, gconstpointer data)
 {
@@ -720,6 +732,43 @@ test_no_connection (void)
                              "vmstate_collector_new()*vmstate_collector_new_for_address()*");
 }
 
+/* The preconditions of a _finish() check the collector itself first (in
+ * a subprocess: the critical is fatal), not only the result. */
+static void
+test_finish_precondition (gconstpointer data)
+{
+  const char *which = data;
+
+  if (g_test_subprocess ())
+    {
+      g_autoptr(VmstateCollector) collector = NULL;
+      g_autoptr(GBytes) blob = blob_of ("a", test_make_state (4, 0), NULL);
+      g_autoptr(GAsyncResult) result = NULL;
+
+      g_log_set_always_fatal (G_LOG_LEVEL_CRITICAL);
+      collector = g_object_new (VMSTATE_TYPE_COLLECTOR, NULL);  /* warns */
+      if (g_str_equal (which, "list"))
+        {
+          vmstate_collector_list_helpers_async (collector, NULL, store_result, &result);
+          vmstate_collector_list_helpers_finish (NULL, wait_result (&result), NULL);
+        }
+      else if (g_str_equal (which, "save"))
+        {
+          vmstate_collector_save_async (collector, NULL, store_result, &result);
+          vmstate_collector_save_finish (NULL, wait_result (&result), NULL);
+        }
+      else
+        {
+          vmstate_collector_load_async (collector, blob, NULL, store_result, &result);
+          vmstate_collector_load_finish (NULL, wait_result (&result), NULL);
+        }
+      return;
+    }
+  g_test_trap_subprocess (NULL, 20 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_failed ();
+  g_test_trap_assert_stderr ("*CRITICAL*_finish: assertion 'VMSTATE_IS_COLLECTOR (self)' failed*");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -734,6 +783,7 @@ main (int argc, char **argv)
   ADD ("/collector/save/concurrent", test_concurrent, GUINT_TO_POINTER (8 | (1 << 16)));
   ADD ("/collector/save/window", test_concurrent, GUINT_TO_POINTER (70));
   ADD ("/collector/save/helper-error", test_save_error, NULL);
+  ADD ("/collector/save/helper-error/long-id", test_save_error_long_id, NULL);
   ADD ("/collector/save/timeout", test_save_timeout, NULL);
   ADD ("/collector/save/too-large/collector", test_save_too_large_collector, NULL);
   ADD ("/collector/save/too-large/service", test_save_too_large_service, NULL);
@@ -757,6 +807,9 @@ main (int argc, char **argv)
   ADD ("/collector/load/extra-helper", test_load_extra_helper, NULL);
   g_test_add_func ("/collector/bad-address", test_bad_address);
   g_test_add_func ("/collector/no-connection", test_no_connection);
+  g_test_add_data_func ("/collector/precondition/list-finish", "list", test_finish_precondition);
+  g_test_add_data_func ("/collector/precondition/save-finish", "save", test_finish_precondition);
+  g_test_add_data_func ("/collector/precondition/load-finish", "load", test_finish_precondition);
 
   return g_test_run ();
 }
