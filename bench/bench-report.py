@@ -54,7 +54,7 @@ def main():
 
     print('### Load (ms: median [min–max]) and peak RSS (VmHWM, MiB)\n')
     print('| N | S | D | collector | raw | sequential (QEMU) | collector / raw '
-          '| collector idle | collector save peak | collector load peak | target 1.5 x total + 16 | raw save peak |')
+          '| collector idle | collector save peak | collector load peak | limit 2 x total + 16 | raw save peak |')
     print('|---:|---:|---:|---|---|---|---:|---:|---:|---:|---:|---:|')
     for r in data['rows']:
         c, w, q = r.get('collector'), r.get('raw'), r.get('seq')

@@ -1248,7 +1248,8 @@ peak_kib (Series *se)
 static double
 rss_limit_mib (Row *row)
 {
-  return 1.5 * row->n * (double) row->s / MIB + 16;
+  /* issue 10: two copies of the states by design, plus 16 MiB */
+  return 2.0 * row->n * (double) row->s / MIB + 16;
 }
 
 static void

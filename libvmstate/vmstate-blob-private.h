@@ -9,6 +9,10 @@
 
 G_BEGIN_DECLS
 
-GBytes *_vmstate_blob_consume_to_bytes (VmstateBlob *self);
+GBytes *_vmstate_blob_write (const char * const  *ids,
+                             GBytes             **states,
+                             guint                n,
+                             gboolean             consume,
+                             GError             **error);
 
 G_END_DECLS

@@ -26,7 +26,10 @@
  * [method@Vmstate.Blob.to_bytes] writes the entries sorted by Id (byte
  * order), without padding, so equal states always give equal bytes.
  *
- * A blob is a plain container: it does not limit the size of a state.
+ * A blob does not limit the size of one state beyond what the format
+ * holds: every length is 32 bits, so a state, and the whole payload, must
+ * be smaller than 4 GiB; [method@Vmstate.Blob.add] refuses an entry that
+ * would make either too large, with %VMSTATE_ERROR_STATE_TOO_LARGE.
  * [class@Vmstate.Collector] applies its
  * [property@Vmstate.Collector:max-state-size] when it saves and loads.
  *
@@ -36,15 +39,8 @@
 #include "config.h"
 
 #include <string.h>
-#ifdef __GLIBC__
-#include <malloc.h>
-#endif
 
 #include "vmstate-blob-private.h"
-
-/* How many bytes of states the consuming serializer frees between two
- * malloc_trim() calls. */
-#define TRIM_EVERY (4 * 1024 * 1024)
 #include "vmstate-error.h"
 #include "vmstate-util-private.h"
 
@@ -57,6 +53,22 @@ struct _VmstateBlob
 };
 
 G_DEFINE_FINAL_TYPE (VmstateBlob, vmstate_blob, G_TYPE_OBJECT)
+
+/* The largest payload, and the largest state: QEMU's format, and its
+ * migration stream, describe both with 32-bit lengths. It also fits a
+ * gsize on 32-bit platforms, so a payload_size checked against it never
+ * overflows. Every sum below is done in guint64 and checked against it
+ * before anything is allocated or copied. */
+#define PAYLOAD_MAX G_MAXUINT32
+
+/* The bytes one entry takes in the payload, in 64 bits: its sum cannot
+ * overflow whatever the platform's gsize. */
+static inline guint64
+entry_size (gsize id_len,
+            gsize state_len)
+{
+  return 4 + (guint64) id_len + 4 + (guint64) state_len;
+}
 
 static void
 vmstate_blob_finalize (GObject *object)
@@ -136,7 +148,9 @@ all_zero (const guint8 *p,
  *
  * Returns: (transfer full): the parsed blob, or %NULL with @error set to
  *   a %VMSTATE_ERROR_INVALID_BLOB, %VMSTATE_ERROR_INVALID_ID or
- *   %VMSTATE_ERROR_DUPLICATE_ID error naming the entry and its offset
+ *   %VMSTATE_ERROR_DUPLICATE_ID error naming the entry and its offset,
+ *   or to %VMSTATE_ERROR_STATE_TOO_LARGE if @data is 4 GiB or more (more
+ *   than the format's 32-bit lengths can describe)
  *
  * Since: 1.0
  */
@@ -154,6 +168,17 @@ vmstate_blob_new_from_bytes (GBytes  *data,
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
   buf = g_bytes_get_data (data, &size);
+
+  /* QEMU stores the payload with a 32-bit length: anything larger did not
+   * come from it, nor from to_bytes(). Refused before any byte is read,
+   * which also keeps every offset and payload_size below 4 GiB. */
+  if (size > PAYLOAD_MAX)
+    {
+      g_set_error (error, VMSTATE_ERROR, VMSTATE_ERROR_STATE_TOO_LARGE,
+                   "blob is %" G_GSIZE_FORMAT " bytes long, more than the %u "
+                   "bytes a dbus-vmstate payload can hold", size, PAYLOAD_MAX);
+      return NULL;
+    }
 
   if (size < 4)
     {
@@ -288,7 +313,9 @@ vmstate_blob_new_from_bytes (GBytes  *data,
  * copied.
  *
  * Returns: %TRUE on success; %FALSE with @error set to
- *   %VMSTATE_ERROR_INVALID_ID or %VMSTATE_ERROR_DUPLICATE_ID
+ *   %VMSTATE_ERROR_INVALID_ID, %VMSTATE_ERROR_DUPLICATE_ID, or
+ *   %VMSTATE_ERROR_STATE_TOO_LARGE when @state, or the whole payload with
+ *   it, would not fit the format's 32-bit lengths (4 GiB - 1 bytes)
  *
  * Since: 1.0
  */
@@ -300,6 +327,7 @@ vmstate_blob_add (VmstateBlob  *self,
 {
   g_autoptr(GError) local_error = NULL;
   gsize id_len;
+  gsize state_len;
 
   g_return_val_if_fail (VMSTATE_IS_BLOB (self), FALSE);
   g_return_val_if_fail (id != NULL, FALSE);
@@ -307,17 +335,28 @@ vmstate_blob_add (VmstateBlob  *self,
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
   id_len = strlen (id);
+  state_len = g_bytes_get_size (state);
   if (!_vmstate_check_id (id, id_len, &local_error))
     {
       g_set_error (error, VMSTATE_ERROR, VMSTATE_ERROR_INVALID_ID,
                    "cannot add the state of helper '%s': %s", id, local_error->message);
       return FALSE;
     }
-  if (g_bytes_get_size (state) > G_MAXUINT32)
+  if (state_len > PAYLOAD_MAX)
     {
       g_set_error (error, VMSTATE_ERROR, VMSTATE_ERROR_STATE_TOO_LARGE,
                    "cannot add the state of helper '%s': %" G_GSIZE_FORMAT
-                   " bytes do not fit a 32-bit length", id, g_bytes_get_size (state));
+                   " bytes do not fit a 32-bit length", id, state_len);
+      return FALSE;
+    }
+  if (self->payload_size + entry_size (id_len, state_len) > PAYLOAD_MAX)
+    {
+      g_set_error (error, VMSTATE_ERROR, VMSTATE_ERROR_STATE_TOO_LARGE,
+                   "cannot add the state of helper '%s' (%" G_GSIZE_FORMAT
+                   " bytes): the blob would be %" G_GUINT64_FORMAT " bytes, more "
+                   "than the %u bytes a dbus-vmstate payload can hold",
+                   id, state_len, self->payload_size + entry_size (id_len, state_len),
+                   PAYLOAD_MAX);
       return FALSE;
     }
   if (g_hash_table_contains (self->entries, id))
@@ -328,7 +367,7 @@ vmstate_blob_add (VmstateBlob  *self,
     }
 
   g_hash_table_insert (self->entries, g_strdup (id), g_bytes_ref (state));
-  self->payload_size += 8 + id_len + g_bytes_get_size (state);
+  self->payload_size += entry_size (id_len, state_len);
   return TRUE;
 }
 
@@ -471,25 +510,70 @@ vmstate_blob_get_size (VmstateBlob *self)
   return self->payload_size;
 }
 
-static GBytes *
-serialize (VmstateBlob *self,
-           gboolean     consume)
+/*
+ * _vmstate_blob_write:
+ * @ids: the Ids, valid, unique and sorted in byte order
+ * @states: (inout): the state of each Id
+ * @n: the number of entries
+ * @consume: whether to drop each state as soon as it is copied
+ * @error: return location for a #GError
+ *
+ * Writes a payload: the layout is computed first, with every length
+ * checked against the format's 32-bit limit, so a payload that cannot be
+ * written fails with %VMSTATE_ERROR_STATE_TOO_LARGE before anything is
+ * allocated or copied. Then the output is allocated once, at its exact
+ * size, and each state copied into place, in order.
+ *
+ * With @consume, states[i] is unreffed and set to %NULL right after it
+ * is copied, so a state that is its last reference (for the collector,
+ * a helper's reply) is freed while the output fills instead of all of
+ * them at the end. On failure @states are left as they were.
+ *
+ * Returns: (transfer full): the payload, or %NULL with @error set
+ */
+GBytes *
+_vmstate_blob_write (const char * const  *ids,
+                     GBytes             **states,
+                     guint                n,
+                     gboolean             consume,
+                     GError             **error)
 {
-  g_auto(GStrv) ids = NULL;
+  guint64 size = 4;
   guint8 *buf, *p;
-  gsize size = self->payload_size;
-  gsize freed = 0;
 
-  ids = vmstate_blob_get_ids (self);
-  buf = g_malloc (size);
-  p = write_be32 (buf, g_hash_table_size (self->entries));
-
-  for (guint i = 0; ids[i] != NULL; i++)
+  for (guint i = 0; i < n; i++)
     {
-      GBytes *state = g_hash_table_lookup (self->entries, ids[i]);
+      gsize state_len = g_bytes_get_size (states[i]);
+
+      g_assert (i == 0 || strcmp (ids[i - 1], ids[i]) < 0);
+      if (state_len > PAYLOAD_MAX)
+        {
+          g_set_error (error, VMSTATE_ERROR, VMSTATE_ERROR_STATE_TOO_LARGE,
+                       "the state of helper '%s' is %" G_GSIZE_FORMAT " bytes, "
+                       "more than a 32-bit length can describe", ids[i], state_len);
+          return NULL;
+        }
+      /* size <= PAYLOAD_MAX before the addition and the entry is below
+       * 2^33: the sum cannot overflow 64 bits. */
+      size += entry_size (strlen (ids[i]), state_len);
+      if (size > PAYLOAD_MAX)
+        {
+          g_set_error (error, VMSTATE_ERROR, VMSTATE_ERROR_STATE_TOO_LARGE,
+                       "the states of %u helpers (up to '%s') take more than the "
+                       "%u bytes a dbus-vmstate payload can hold",
+                       i + 1, ids[i], PAYLOAD_MAX);
+          return NULL;
+        }
+    }
+
+  buf = g_malloc (size);
+  p = write_be32 (buf, n);
+
+  for (guint i = 0; i < n; i++)
+    {
       gsize id_len = strlen (ids[i]);
       gsize state_len;
-      gconstpointer state_data = g_bytes_get_data (state, &state_len);
+      gconstpointer state_data = g_bytes_get_data (states[i], &state_len);
 
       p = write_be32 (p, id_len);
       memcpy (p, ids[i], id_len);
@@ -499,26 +583,11 @@ serialize (VmstateBlob *self,
         memcpy (p, state_data, state_len);
       p += state_len;
 
-      /* Let go of each state (for the collector: of the reply message
-       * it is a slice of) as soon as it is copied, so memory holds about
-       * one copy of the states rather than two. */
       if (consume)
-        {
-          freed += state_len;
-          vmstate_blob_remove (self, ids[i]);
-#ifdef __GLIBC__
-          /* glibc keeps freed memory resident; hand it back while the
-           * output grows, or the peak is two copies of every state. */
-          if (freed >= TRIM_EVERY)
-            {
-              malloc_trim (0);
-              freed = 0;
-            }
-#endif
-        }
+        g_clear_pointer (&states[i], g_bytes_unref);
     }
 
-  g_assert ((gsize) (p - buf) == size);
+  g_assert ((guint64) (p - buf) == size);
   return g_bytes_new_take (buf, size);
 }
 
@@ -536,19 +605,22 @@ serialize (VmstateBlob *self,
 GBytes *
 vmstate_blob_to_bytes (VmstateBlob *self)
 {
+  g_auto(GStrv) ids = NULL;
+  g_autofree GBytes **states = NULL;
+  guint n;
+  GBytes *bytes;
+
   g_return_val_if_fail (VMSTATE_IS_BLOB (self), NULL);
 
-  return serialize (self, FALSE);
-}
+  ids = vmstate_blob_get_ids (self);
+  n = g_strv_length (ids);
+  states = g_new (GBytes *, n);
+  for (guint i = 0; i < n; i++)
+    states[i] = g_hash_table_lookup (self->entries, ids[i]);
 
-/*
- * _vmstate_blob_consume_to_bytes:
- *
- * Like vmstate_blob_to_bytes(), but drops every entry once it is
- * written: the blob is empty afterwards.
- */
-GBytes *
-_vmstate_blob_consume_to_bytes (VmstateBlob *self)
-{
-  return serialize (self, TRUE);
+  /* add() and new_from_bytes() keep payload_size within PAYLOAD_MAX:
+   * this cannot fail. */
+  bytes = _vmstate_blob_write ((const char * const *) ids, states, n, FALSE, NULL);
+  g_assert (bytes != NULL);
+  return bytes;
 }

@@ -91,6 +91,24 @@ vmstate_collector_finalize (GObject *object)
 }
 
 static void
+vmstate_collector_constructed (GObject *object)
+{
+  VmstateCollector *self = VMSTATE_COLLECTOR (object);
+
+  G_OBJECT_CLASS (vmstate_collector_parent_class)->constructed (object);
+
+  /* A warning, not a critical: g_object_new() has no way to fail, and
+   * every operation of such a collector fails cleanly (see
+   * op_check_connection()). */
+  if (self->connection == NULL)
+    g_warning ("A VmstateCollector was created without a connection: every "
+               "operation on it will fail. Create it with "
+               "vmstate_collector_new() or vmstate_collector_new_for_address() "
+               "(Vmstate.Collector.new() or Vmstate.Collector.new_for_address_sync() "
+               "from Python) instead.");
+}
+
+static void
 vmstate_collector_get_property (GObject    *object,
                                 guint       prop_id,
                                 GValue     *value,
@@ -159,6 +177,7 @@ vmstate_collector_class_init (VmstateCollectorClass *klass)
    * the very first error a helper sends keeps its code. */
   (void) vmstate_error_quark ();
 
+  object_class->constructed = vmstate_collector_constructed;
   object_class->finalize = vmstate_collector_finalize;
   object_class->get_property = vmstate_collector_get_property;
   object_class->set_property = vmstate_collector_set_property;
@@ -166,7 +185,11 @@ vmstate_collector_class_init (VmstateCollectorClass *klass)
   /**
    * VmstateCollector:connection:
    *
-   * The connection to the VM's private message bus.
+   * The connection to the VM's private message bus. Construct-only, and
+   * required: a collector created without one (with `g_object_new()`, or
+   * `Vmstate.Collector()` in Python) warns, and every operation on it
+   * fails with %VMSTATE_ERROR_FAILED. Use [ctor@Vmstate.Collector.new] or
+   * [func@Vmstate.Collector.new_for_address].
    *
    * Since: 1.0
    */
@@ -333,6 +356,7 @@ vmstate_collector_new_for_address_finish (GAsyncResult  *result,
 {
   g_return_val_if_fail (g_task_is_valid (result, NULL), NULL);
   g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == vmstate_collector_new_for_address, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
   return g_task_propagate_pointer (G_TASK (result), error);
 }
@@ -784,14 +808,14 @@ op_call_done (Op *op)
   op_pump (op);
 }
 
-static const char *
-describe_helper (Entry *entry, char *buf, gsize len)
+/* Names a helper in a message: its Id, when known, and its unique name.
+ * An allocated string, since an Id alone may take 255 bytes. */
+static char *
+describe_helper (Entry *entry)
 {
   if (entry->id != NULL)
-    g_snprintf (buf, len, "helper '%s' (%s)", entry->id, entry->unique_name);
-  else
-    g_snprintf (buf, len, "helper %s", entry->unique_name);
-  return buf;
+    return g_strdup_printf ("helper '%s' (%s)", entry->id, entry->unique_name);
+  return g_strdup_printf ("helper %s", entry->unique_name);
 }
 
 /* Turns the error of a call to a helper into one that names it. */
@@ -802,9 +826,7 @@ call_error (Op           *op,
             const GError *error)
 {
   g_autofree char *detail = _vmstate_describe_dbus_error (error);
-  char who[320];
-
-  describe_helper (entry, who, sizeof who);
+  g_autofree char *who = describe_helper (entry);
 
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return g_error_new (G_IO_ERROR, G_IO_ERROR_CANCELLED,
@@ -957,7 +979,6 @@ on_save (GObject      *source,
   g_autoptr(GVariant) reply = NULL;
   g_autoptr(GVariant) data = NULL;
   g_autoptr(GError) error = NULL;
-  char who[320];
 
   reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result, &error);
   if (reply == NULL)
@@ -967,9 +988,10 @@ on_save (GObject      *source,
     }
   if (!g_variant_is_of_type (reply, G_VARIANT_TYPE ("(ay)")))
     {
+      g_autofree char *who = describe_helper (entry);
+
       op_take_error (op, g_error_new (VMSTATE_ERROR, VMSTATE_ERROR_BAD_REPLY,
-                                      "%s answered Save with type %s, expected (ay)",
-                                      describe_helper (entry, who, sizeof who),
+                                      "%s answered Save with type %s, expected (ay)", who,
                                       g_variant_get_type_string (reply)));
       goto out;
     }
@@ -977,14 +999,17 @@ on_save (GObject      *source,
   data = g_variant_get_child_value (reply, 0);
   if (g_variant_get_size (data) > op->max_state_size)
     {
+      g_autofree char *who = describe_helper (entry);
+
       op_take_error (op, g_error_new (VMSTATE_ERROR, VMSTATE_ERROR_STATE_TOO_LARGE,
                                       "%s saved a state of %" G_GSIZE_FORMAT " bytes, more "
                                       "than the collector's max-state-size of %u bytes",
-                                      describe_helper (entry, who, sizeof who),
-                                      g_variant_get_size (data), op->max_state_size));
+                                      who, g_variant_get_size (data), op->max_state_size));
       goto out;
     }
-  /* A slice of the reply message: no copy. */
+  /* A slice of the reply's body, no copy: GDBus has already copied the
+   * bytes out of its read buffer, and the message, its header and the
+   * tuple go when this returns. See save_done() for the memory bound. */
   entry->state = g_variant_get_data_as_bytes (data);
 
 out:
@@ -1013,17 +1038,19 @@ on_load (GObject      *source,
   Op *op = call->op;
   g_autoptr(GVariant) reply = NULL;
   g_autoptr(GError) error = NULL;
-  char who[320];
 
   op->bytes_in_flight -= entry_load_size (op, call->entry);
   reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result, &error);
   if (reply == NULL)
     op_take_error (op, call_error (op, call->entry, "Load", error));
   else if (!g_variant_is_of_type (reply, G_VARIANT_TYPE_UNIT))
-    op_take_error (op, g_error_new (VMSTATE_ERROR, VMSTATE_ERROR_BAD_REPLY,
-                                    "%s answered Load with type %s, expected ()",
-                                    describe_helper (call->entry, who, sizeof who),
-                                    g_variant_get_type_string (reply)));
+    {
+      g_autofree char *who = describe_helper (call->entry);
+
+      op_take_error (op, g_error_new (VMSTATE_ERROR, VMSTATE_ERROR_BAD_REPLY,
+                                      "%s answered Load with type %s, expected ()",
+                                      who, g_variant_get_type_string (reply)));
+    }
   op_call_done (op);
 }
 
@@ -1188,26 +1215,74 @@ list_ids_done (Op *op)
   op_run_phase (op, op->helpers, call_get_pid, list_done);
 }
 
-/* save */
+/* save
+ *
+ * Memory. The collector's peak is bounded by design at about two copies of
+ * the total state T, whatever the allocator does with freed memory:
+ *
+ * - GDBus reads each reply into its connection's read buffer (reused, as
+ *   large as the largest message) and copies the `ay` out of it into the
+ *   reply's body; on_save() keeps a slice of that body (no copy) and the
+ *   rest of the reply (message, header, tuple) is gone when it returns.
+ *   So while the helpers answer, each state exists once: T in all.
+ * - When every state has arrived, and only then, all sizes are known:
+ *   save_done() hands the states, already sorted by Id, to
+ *   _vmstate_blob_write(), which lays the payload out (refusing one over
+ *   the format's 4 GiB before allocating anything), allocates it once at
+ *   its exact size (T + 8 bytes and the Id per entry) and copies each
+ *   state into place, dropping each reply body as soon as it is copied.
+ *   Peak: T + T + GDBus's read buffer (one state), and no more, since a
+ *   byte is never copied twice.
+ *
+ * Writing each state into the payload the moment it arrives would need
+ * its offset, which depends on the sizes of every state with a smaller
+ * Id; without them the only place to put a reply is a buffer of its own,
+ * which is the copy the reply body already is. Going below 2 T needs the
+ * memory of the states already copied to go back to the system during
+ * the copy (freed memory a malloc keeps resident still counts), which a
+ * library cannot ask of the process-wide allocator (malloc_trim() takes
+ * every arena lock of a VMM during its downtime); BENCHMARKS.md says how
+ * it could be done with memory the collector maps itself.
+ *
+ * Load needs no second copy: the blob is parsed into slices of the
+ * caller's bytes, and the only copies are the Load messages GDBus
+ * serializes, which LOAD_BYTES_IN_FLIGHT bounds (T + 4 MiB + one state). */
 
 static void
 save_done (Op *op)
 {
-  g_autoptr(VmstateBlob) blob = vmstate_blob_new ();
+  g_autoptr(GError) error = NULL;
+  g_autofree const char **ids = g_new (const char *, op->selected->len + 1);
+  g_autofree GBytes **states = g_new (GBytes *, op->selected->len + 1);
   GTask *task = op->task;
+  GBytes *payload;
 
+  /* op->selected is sorted by Id (op_select_helpers). */
   for (guint i = 0; i < op->selected->len; i++)
     {
       Entry *entry = g_ptr_array_index (op->selected, i);
-      gboolean added G_GNUC_UNUSED;
 
-      /* Ids were checked and are unique: this cannot fail. */
-      added = vmstate_blob_add (blob, entry->id, entry->state, NULL);
-      g_assert (added);
-      /* the blob holds the only reference from now on */
-      g_clear_pointer (&entry->state, g_bytes_unref);
+      ids[i] = entry->id;
+      states[i] = entry->state;
     }
-  g_task_return_pointer (task, _vmstate_blob_consume_to_bytes (blob), (GDestroyNotify) g_bytes_unref);
+
+  payload = _vmstate_blob_write (ids, states, op->selected->len, TRUE, &error);
+  /* The write dropped the states it copied: forget them in the entries. */
+  for (guint i = 0; i < op->selected->len; i++)
+    {
+      Entry *entry = g_ptr_array_index (op->selected, i);
+
+      if (states[i] == NULL)
+        entry->state = NULL;
+    }
+  if (payload == NULL)
+    {
+      op->error = g_error_new (VMSTATE_ERROR, error->code,
+                               "cannot write the blob: %s", error->message);
+      op_fail (op);
+      return;
+    }
+  g_task_return_pointer (task, payload, (GDestroyNotify) g_bytes_unref);
   g_object_unref (task);
 }
 
@@ -1393,9 +1468,29 @@ on_list_queued_owners (GObject      *source,
   op_run_phase (op, op->helpers, call_get_id, ids_done);
 }
 
+/* A collector made by g_object_new() without a connection (it warned in
+ * constructed): fails the operation at once, with an error that says
+ * so, instead of handing GDBus a NULL connection. */
+static gboolean
+op_check_connection (Op *op)
+{
+  if (op->self->connection != NULL)
+    return TRUE;
+
+  op->error = g_error_new_literal (VMSTATE_ERROR, VMSTATE_ERROR_FAILED,
+                                   "the collector has no connection to a bus: "
+                                   "create it with vmstate_collector_new() or "
+                                   "vmstate_collector_new_for_address()");
+  op_fail (op);
+  return FALSE;
+}
+
 static void
 op_start (Op *op)
 {
+  if (!op_check_connection (op))
+    return;
+
   g_dbus_connection_call (op->self->connection,
                           DBUS_NAME, DBUS_PATH, DBUS_INTERFACE,
                           "ListQueuedOwners",
@@ -1496,8 +1591,10 @@ vmstate_collector_list_helpers_finish (VmstateCollector  *self,
                                        GAsyncResult      *result,
                                        GError           **error)
 {
+  g_return_val_if_fail (VMSTATE_IS_COLLECTOR (self), NULL);
   g_return_val_if_fail (g_task_is_valid (result, self), NULL);
   g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == vmstate_collector_list_helpers_async, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
   return g_task_propagate_pointer (G_TASK (result), error);
 }
@@ -1583,8 +1680,10 @@ vmstate_collector_save_finish (VmstateCollector  *self,
                                GAsyncResult      *result,
                                GError           **error)
 {
+  g_return_val_if_fail (VMSTATE_IS_COLLECTOR (self), NULL);
   g_return_val_if_fail (g_task_is_valid (result, self), NULL);
   g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == vmstate_collector_save_async, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
   return g_task_propagate_pointer (G_TASK (result), error);
 }
@@ -1656,6 +1755,8 @@ vmstate_collector_load_async (VmstateCollector    *self,
 
   op = op_new (self, OP_LOAD, cancellable, callback, user_data,
                vmstate_collector_load_async);
+  if (!op_check_connection (op))
+    return;
 
   op->blob = vmstate_blob_new_from_bytes (blob, &error);
   if (op->blob == NULL)
@@ -1703,8 +1804,10 @@ vmstate_collector_load_finish (VmstateCollector  *self,
                                GAsyncResult      *result,
                                GError           **error)
 {
+  g_return_val_if_fail (VMSTATE_IS_COLLECTOR (self), FALSE);
   g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
   g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == vmstate_collector_load_async, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
   return g_task_propagate_boolean (G_TASK (result), error);
 }

@@ -4,6 +4,7 @@
  */
 
 #include <string.h>
+#include <sys/mman.h>
 
 #include "vmstate-test-util.h"
 
@@ -166,6 +167,118 @@ test_large (void)
   g_assert_true (g_bytes_equal (vmstate_blob_get_state (parsed, "h7"), big));
 }
 
+/* Sizes past 4 GiB without the memory: a GBytes over an anonymous
+ * mapping that is reserved but never backed (MAP_NORESERVE) and that no
+ * one may touch (PROT_NONE). A codec that copied or even read a byte of
+ * it would crash the test. */
+typedef struct
+{
+  void  *addr;
+  gsize  len;
+} Mapping;
+
+static void
+mapping_free (gpointer data)
+{
+  Mapping *m = data;
+
+  g_assert_cmpint (munmap (m->addr, m->len), ==, 0);
+  g_free (m);
+}
+
+static GBytes *
+untouchable_bytes (gsize len)
+{
+  Mapping *m = g_new (Mapping, 1);
+
+  m->len = len;
+  m->addr = mmap (NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  g_assert_true (m->addr != MAP_FAILED);
+  return g_bytes_new_with_free_func (m->addr, len, mapping_free, m);
+}
+
+#define GIB ((gsize) 1024 * 1024 * 1024)
+
+/* The sum of many entries past 4 GiB: refused when the entry that
+ * overflows it is added, before anything is copied. */
+static void
+test_size_total (void)
+{
+  g_autoptr(VmstateBlob) blob = vmstate_blob_new ();
+  g_autoptr(GBytes) gib = untouchable_bytes (GIB);
+  g_autoptr(GBytes) small = g_bytes_new_static ("x", 1);
+  g_autoptr(GBytes) out = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *ids[] = { "a", "b", "c" };
+
+  /* the same GiB (untouched) under three Ids: 3 GiB + 4 + 3 x 9 */
+  for (guint i = 0; i < G_N_ELEMENTS (ids); i++)
+    {
+      g_assert_true (vmstate_blob_add (blob, ids[i], gib, &error));
+      g_assert_no_error (error);
+    }
+  g_assert_cmpuint (vmstate_blob_get_size (blob), ==, 3 * GIB + 4 + 3 * 9);
+
+  /* a fourth GiB makes the payload 4 GiB + 40 bytes */
+  g_assert_false (vmstate_blob_add (blob, "d", gib, &error));
+  g_assert_error (error, VMSTATE_ERROR, VMSTATE_ERROR_STATE_TOO_LARGE);
+  g_test_message ("%s", error->message);
+  g_assert_nonnull (strstr (error->message, "'d'"));
+  g_clear_error (&error);
+  g_assert_false (vmstate_blob_contains (blob, "d"));
+  g_assert_cmpuint (vmstate_blob_get_n_entries (blob), ==, 3);
+  g_assert_cmpuint (vmstate_blob_get_size (blob), ==, 3 * GIB + 4 + 3 * 9);
+
+  /* the blob is still usable: with the big entries gone, it serializes */
+  g_assert_true (vmstate_blob_remove (blob, "a"));
+  g_assert_true (vmstate_blob_remove (blob, "b"));
+  g_assert_true (vmstate_blob_remove (blob, "c"));
+  g_assert_true (vmstate_blob_add (blob, "s", small, &error));
+  g_assert_no_error (error);
+  out = vmstate_blob_to_bytes (blob);
+  g_assert_cmpuint (g_bytes_get_size (out), ==, 4 + 4 + 1 + 4 + 1);
+}
+
+#if GLIB_SIZEOF_SIZE_T > 4
+/* One state of 5 GiB (only a 64-bit GBytes can be that large), and a
+ * payload that fills the format exactly. */
+static void
+test_size_entry (void)
+{
+  g_autoptr(VmstateBlob) blob = vmstate_blob_new ();
+  g_autoptr(GBytes) huge = untouchable_bytes (5 * GIB);
+  g_autoptr(GBytes) exact = NULL;
+  g_autoptr(GBytes) empty = g_bytes_new_static ("", 0);
+  g_autoptr(VmstateBlob) parsed = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_false (vmstate_blob_add (blob, "huge", huge, &error));
+  g_assert_error (error, VMSTATE_ERROR, VMSTATE_ERROR_STATE_TOO_LARGE);
+  g_test_message ("%s", error->message);
+  g_clear_error (&error);
+  g_assert_cmpuint (vmstate_blob_get_n_entries (blob), ==, 0);
+  g_assert_cmpuint (vmstate_blob_get_size (blob), ==, 4);
+
+  /* a payload of 5 GiB is not one QEMU or to_bytes() wrote: refused
+   * before a byte of it is read */
+  parsed = vmstate_blob_new_from_bytes (huge, &error);
+  g_assert_null (parsed);
+  g_assert_error (error, VMSTATE_ERROR, VMSTATE_ERROR_STATE_TOO_LARGE);
+  g_test_message ("%s", error->message);
+  g_clear_error (&error);
+
+  /* 4 (count) + 4 + 1 ("x") + 4 + state = G_MAXUINT32 exactly: fits... */
+  exact = g_bytes_new_from_bytes (huge, 0, G_MAXUINT32 - 13);
+  g_assert_true (vmstate_blob_add (blob, "x", exact, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (vmstate_blob_get_size (blob), ==, G_MAXUINT32);
+  /* ...and not one more entry, even an empty one */
+  g_assert_false (vmstate_blob_add (blob, "y", empty, &error));
+  g_assert_error (error, VMSTATE_ERROR, VMSTATE_ERROR_STATE_TOO_LARGE);
+  g_assert_cmpuint (vmstate_blob_get_size (blob), ==, G_MAXUINT32);
+}
+#endif
+
 static void
 test_error_domain (void)
 {
@@ -191,6 +304,10 @@ main (int argc, char **argv)
   g_test_add_func ("/blob/errors", test_errors);
   g_test_add_func ("/blob/add-errors", test_add_errors);
   g_test_add_func ("/blob/large", test_large);
+  g_test_add_func ("/blob/size/total-over-4gib", test_size_total);
+#if GLIB_SIZEOF_SIZE_T > 4
+  g_test_add_func ("/blob/size/entry-over-4gib", test_size_entry);
+#endif
   g_test_add_func ("/blob/error-domain", test_error_domain);
 
   return g_test_run ();

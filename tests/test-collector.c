@@ -270,6 +270,18 @@ test_save_error (Fixture *f, gconstpointer data)
   save_fails (f, VMSTATE_ERROR_HELPER_FAILED, "'bad'", bad->unique_name, "disk on fire", NULL);
 }
 
+/* The longest Id (255 bytes) is named whole in the error, with the
+ * unique name and the helper's message after it. */
+static void
+test_save_error_long_id (Fixture *f, gconstpointer data)
+{
+  g_autofree char *id = g_strnfill (255, 'i');
+  g_autoptr(TestHelper) bad = test_helper_spawn ("--id", id, "--save-error", "disk on fire", NULL);
+  g_autofree char *quoted = g_strdup_printf ("helper '%s' (%s) failed Save", id, bad->unique_name);
+
+  save_fails (f, VMSTATE_ERROR_HELPER_FAILED, quoted, "disk on fire", NULL);
+}
+
 static void
 test_save_timeout (Fixture *f, gconstpointer data)
 {
@@ -646,6 +658,142 @@ test_bad_address (void)
   g_assert_nonnull (strstr (error->message, "/nonexistent/vmstate-bus"));
 }
 
+static void
+store_result (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  GAsyncResult **out = user_data;
+
+  *out = g_object_ref (result);
+  g_main_context_wakeup (NULL);
+}
+
+static GAsyncResult *
+wait_result (GAsyncResult **result)
+{
+  while (*result == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  return *result;
+}
+
+static void
+assert_no_connection_error (const GError *error)
+{
+  g_assert_error (error, VMSTATE_ERROR, VMSTATE_ERROR_FAILED);
+  g_assert_nonnull (strstr (error->message, "no connection"));
+  g_assert_nonnull (strstr (error->message, "vmstate_collector_new"));
+}
+
+/* The body of /collector/no-connection, in a subprocess with a timeout:
+ * before the fix, save_sync never returned (or GDBus's critical
+ * aborted). */
+static void
+no_connection_body (void)
+{
+  g_autoptr(VmstateCollector) collector = NULL;
+  g_autoptr(GBytes) blob = blob_of ("a", test_make_state (4, 0), NULL);
+  g_autoptr(GAsyncResult) r_list = NULL, r_save = NULL, r_load = NULL;
+  g_autoptr(GPtrArray) helpers = NULL;
+  g_autoptr(GBytes) saved = NULL;
+  g_autoptr(GBytes) garbage = g_bytes_new_static ("x", 1);
+  GError *error = NULL;
+
+  /* The construction warns (the parent checks the message): let the
+   * warning through, criticals stay fatal. g_test_expect_message() does
+   * not see structured logging in GLib 2.74. */
+  g_log_set_always_fatal (G_LOG_LEVEL_CRITICAL);
+  collector = g_object_new (VMSTATE_TYPE_COLLECTOR, NULL);
+  g_log_set_always_fatal (G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING);
+  g_assert_null (vmstate_collector_get_connection (collector));
+
+  helpers = vmstate_collector_list_helpers_sync (collector, NULL, &error);
+  g_assert_null (helpers);
+  assert_no_connection_error (error);
+  g_clear_error (&error);
+
+  saved = vmstate_collector_save_sync (collector, NULL, &error);
+  g_assert_null (saved);
+  assert_no_connection_error (error);
+  g_clear_error (&error);
+
+  g_assert_false (vmstate_collector_load_sync (collector, blob, NULL, &error));
+  assert_no_connection_error (error);
+  g_clear_error (&error);
+
+  /* an invalid blob: the missing connection is still what is reported */
+  g_assert_false (vmstate_collector_load_sync (collector, garbage, NULL, &error));
+  assert_no_connection_error (error);
+  g_clear_error (&error);
+
+  vmstate_collector_list_helpers_async (collector, NULL, store_result, &r_list);
+  g_assert_null (vmstate_collector_list_helpers_finish (collector, wait_result (&r_list), &error));
+  assert_no_connection_error (error);
+  g_clear_error (&error);
+
+  vmstate_collector_save_async (collector, NULL, store_result, &r_save);
+  g_assert_null (vmstate_collector_save_finish (collector, wait_result (&r_save), &error));
+  assert_no_connection_error (error);
+  g_clear_error (&error);
+
+  vmstate_collector_load_async (collector, blob, NULL, store_result, &r_load);
+  g_assert_false (vmstate_collector_load_finish (collector, wait_result (&r_load), &error));
+  assert_no_connection_error (error);
+  g_clear_error (&error);
+}
+
+static void
+test_no_connection (void)
+{
+  if (g_test_subprocess ())
+    {
+      no_connection_body ();
+      return;
+    }
+  /* 20 s: the body takes milliseconds; a hang is the bug. */
+  g_test_trap_subprocess (NULL, 20 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_passed ();
+  g_test_trap_assert_stderr ("*Vmstate-WARNING*created without a connection*"
+                             "vmstate_collector_new()*vmstate_collector_new_for_address()*");
+}
+
+/* The preconditions of a _finish() check the collector itself first (in
+ * a subprocess: the critical is fatal), not only the result. */
+static void
+test_finish_precondition (gconstpointer data)
+{
+  const char *which = data;
+
+  if (g_test_subprocess ())
+    {
+      g_autoptr(VmstateCollector) collector = NULL;
+      g_autoptr(GBytes) blob = blob_of ("a", test_make_state (4, 0), NULL);
+      g_autoptr(GAsyncResult) result = NULL;
+
+      g_log_set_always_fatal (G_LOG_LEVEL_CRITICAL);
+      collector = g_object_new (VMSTATE_TYPE_COLLECTOR, NULL);  /* warns */
+      if (g_str_equal (which, "list"))
+        {
+          vmstate_collector_list_helpers_async (collector, NULL, store_result, &result);
+          vmstate_collector_list_helpers_finish (NULL, wait_result (&result), NULL);
+        }
+      else if (g_str_equal (which, "save"))
+        {
+          vmstate_collector_save_async (collector, NULL, store_result, &result);
+          vmstate_collector_save_finish (NULL, wait_result (&result), NULL);
+        }
+      else
+        {
+          vmstate_collector_load_async (collector, blob, NULL, store_result, &result);
+          vmstate_collector_load_finish (NULL, wait_result (&result), NULL);
+        }
+      return;
+    }
+  g_test_trap_subprocess (NULL, 20 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_failed ();
+  g_test_trap_assert_stderr ("*CRITICAL*_finish: assertion 'VMSTATE_IS_COLLECTOR (self)' failed*");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -660,6 +808,7 @@ main (int argc, char **argv)
   ADD ("/collector/save/concurrent", test_concurrent, GUINT_TO_POINTER (8 | (1 << 16)));
   ADD ("/collector/save/window", test_concurrent, GUINT_TO_POINTER (70));
   ADD ("/collector/save/helper-error", test_save_error, NULL);
+  ADD ("/collector/save/helper-error/long-id", test_save_error_long_id, NULL);
   ADD ("/collector/save/timeout", test_save_timeout, NULL);
   ADD ("/collector/save/too-large/collector", test_save_too_large_collector, NULL);
   ADD ("/collector/save/too-large/service", test_save_too_large_service, NULL);
@@ -683,6 +832,10 @@ main (int argc, char **argv)
   ADD ("/collector/load/extra-helper", test_load_extra_helper, NULL);
   g_test_add_func ("/collector/bad-address", test_bad_address);
   ADD ("/collector/error/first-error-keeps-code", test_first_error_keeps_code, NULL);
+  g_test_add_func ("/collector/no-connection", test_no_connection);
+  g_test_add_data_func ("/collector/precondition/list-finish", "list", test_finish_precondition);
+  g_test_add_data_func ("/collector/precondition/save-finish", "save", test_finish_precondition);
+  g_test_add_data_func ("/collector/precondition/load-finish", "load", test_finish_precondition);
 
   return g_test_run ();
 }
