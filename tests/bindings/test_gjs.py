@@ -1,6 +1,7 @@
 # test_gjs.py: a helper written in GJS, called by a collector over a
-# private bus: what reaches the collector when the JS code succeeds by
-# simply ending, throws a plain Error, throws a GLib.Error, or breaks
+# private bus: what reaches the collector when the JS code returns true,
+# forgets to, throws a plain Error, throws a GLib.Error, or breaks; a
+# helper that keeps no reference to its service; export_async
 #
 # SPDX-License-Identifier: LGPL-2.1-or-later
 
@@ -35,8 +36,9 @@ def blob_for(helper_id, data):
     return blob.to_bytes()
 
 
-def test_plain_save_and_load_that_simply_ends(bus):
-    proc = start(bus, "plain")
+@pytest.mark.parametrize("mode", ["plain", "export-async"])
+def test_plain_save_and_load_that_returns_true(bus, mode):
+    proc = start(bus, mode)
     c = collector(bus)
     blob = Vmstate.Blob.new_from_bytes(c.save_sync(None))
     assert blob.get_ids() == ["js"]
@@ -95,4 +97,39 @@ def test_a_js_bug_is_an_error_reply(bus, op):
     # GJS 1.74 says "Expected type struct for Return value but got type
     # 'string'" and "undefined has no properties"
     assert ("string" if op == "save" else "undefined") in info.value.message
+    assert proc.alive()
+
+
+def test_a_load_that_forgets_to_return_true_fails_clearly(bus):
+    """vfunc_load returns a boolean: a JS function that ends without
+    `return true` returns false without an error, and the Load fails with
+    an error that names the helper and says what happened."""
+    proc = start(bus, "noreturn")
+    c = collector(bus)
+    with pytest.raises(GLib.Error) as info:
+        c.load_sync(blob_for("js", b"x"), None)
+    assert info.value.matches(Vmstate.error_quark(), Vmstate.Error.HELPER_FAILED)
+    message = info.value.message
+    assert "'js'" in message
+    assert "failed without setting an error" in message
+    assert "return true" in message
+    (helper,) = c.list_helpers_sync(None)
+    assert helper.get_unique_name() in message
+    assert proc.alive()
+
+
+def test_a_helper_that_keeps_no_reference_survives_gc(bus):
+    """new Keeper({id}).export(connection) and no reference kept: after
+    System.gc() the service is still on the bus, and its JS wrapper with
+    its `state` property too."""
+    proc = start(bus, "unreferenced", "kept")
+    c = collector(bus)
+    c.set_required_ids(["kept"])
+    assert Vmstate.Blob.new_from_bytes(c.save_sync(None)).get_state("kept").get_data() == b"kept by kept"
+    proc.expect("COLLECTED")
+
+    assert c.load_sync(blob_for("kept", b"restored"), None)
+    proc.expect("COLLECTED")
+    assert Vmstate.Blob.new_from_bytes(c.save_sync(None)).get_state("kept").get_data() == b"restored"
+    proc.expect("COLLECTED")
     assert proc.alive()
