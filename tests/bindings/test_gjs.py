@@ -7,6 +7,7 @@
 
 import os
 import shutil
+import subprocess
 
 import gi
 import pytest
@@ -14,7 +15,7 @@ import pytest
 gi.require_version("Vmstate", "1.0")
 from gi.repository import GLib, Vmstate  # noqa: E402
 
-from conftest import source_path  # noqa: E402
+from conftest import TIMEOUT, source_path  # noqa: E402
 
 GJS = os.environ.get("GJS") or shutil.which("gjs") or "gjs"
 
@@ -133,3 +134,13 @@ def test_a_helper_that_keeps_no_reference_survives_gc(bus):
     assert Vmstate.Blob.new_from_bytes(c.save_sync(None)).get_state("kept").get_data() == b"restored"
     proc.expect("COLLECTED")
     assert proc.alive()
+
+
+def test_allowed_uids_property_and_accessors_agree():
+    """The property and get/set_allowed_uids() are one GLib.Variant `au`
+    in GJS, both ways; null or an empty list restores the default."""
+    result = subprocess.run([GJS, "-m", source_path("tests", "bindings", "gjs-allowed-uids.js"),
+                             str(os.geteuid())],
+                            stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=TIMEOUT)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["OK"]
