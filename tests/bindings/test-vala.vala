@@ -134,7 +134,7 @@ async void async_vfuncs_async (MainLoop loop) {
     try {
         var counter = new SlowCounter ("slow");
         counter.count = 1234;
-        counter.export (connect_helper ());
+        assert (yield counter.export_async (connect_helper (), null));
         var collector = connect_collector ();
         var blob = new Vmstate.Blob.from_bytes (yield collector.save_async (null));
         assert (blob.get_state ("slow").compare (new Bytes ("1234".data)) == 0);
