@@ -15,7 +15,8 @@ import pytest
 gi.require_version("Vmstate", "1.0")
 from gi.repository import GLib, Vmstate  # noqa: E402
 
-from conftest import TIMEOUT, source_path  # noqa: E402
+from conftest import (TIMEOUT, blob_for, check_failed_without_error,  # noqa: E402
+                      check_kept_without_reference, collector, source_path)
 
 GJS = os.environ.get("GJS") or shutil.which("gjs") or "gjs"
 
@@ -23,18 +24,6 @@ GJS = os.environ.get("GJS") or shutil.which("gjs") or "gjs"
 def start(bus, mode, helper_id="js"):
     return bus.start([GJS, "-m", source_path("tests", "bindings", "gjs-helper.js"),
                       bus.address, helper_id, mode])
-
-
-def collector(bus):
-    c = Vmstate.Collector.new_for_address_sync(bus.address, None)
-    c.set_timeout_msec(10000)
-    return c
-
-
-def blob_for(helper_id, data):
-    blob = Vmstate.Blob.new()
-    blob.add(helper_id, GLib.Bytes.new(data))
-    return blob.to_bytes()
 
 
 @pytest.mark.parametrize("mode", ["plain", "export-async"])
@@ -109,13 +98,8 @@ def test_a_load_that_forgets_to_return_true_fails_clearly(bus):
     c = collector(bus)
     with pytest.raises(GLib.Error) as info:
         c.load_sync(blob_for("js", b"x"), None)
-    assert info.value.matches(Vmstate.error_quark(), Vmstate.Error.HELPER_FAILED)
-    message = info.value.message
-    assert "'js'" in message
-    assert "failed without setting an error" in message
-    assert "return true" in message
-    (helper,) = c.list_helpers_sync(None)
-    assert helper.get_unique_name() in message
+    check_failed_without_error(c, info.value, "js")
+    assert "return true" in info.value.message
     assert proc.alive()
 
 
@@ -124,16 +108,7 @@ def test_a_helper_that_keeps_no_reference_survives_gc(bus):
     System.gc() the service is still on the bus, and its JS wrapper with
     its `state` property too."""
     proc = start(bus, "unreferenced", "kept")
-    c = collector(bus)
-    c.set_required_ids(["kept"])
-    assert Vmstate.Blob.new_from_bytes(c.save_sync(None)).get_state("kept").get_data() == b"kept by kept"
-    proc.expect("COLLECTED")
-
-    assert c.load_sync(blob_for("kept", b"restored"), None)
-    proc.expect("COLLECTED")
-    assert Vmstate.Blob.new_from_bytes(c.save_sync(None)).get_state("kept").get_data() == b"restored"
-    proc.expect("COLLECTED")
-    assert proc.alive()
+    check_kept_without_reference(bus, proc, "kept")
 
 
 def test_allowed_uids_property_and_accessors_agree():
