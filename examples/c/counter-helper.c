@@ -90,6 +90,8 @@ main (int argc, char **argv)
   service = g_object_new (COUNTER_TYPE_SERVICE, "id", argv[2], NULL);
   if (argc > 3)
     service->count = g_ascii_strtoull (argv[3], NULL, 10);
+  /* The export takes a reference of its own: the service stays exported
+   * until vmstate_service_unexport() or until the connection closes. */
   if (connection == NULL || !vmstate_service_export (VMSTATE_SERVICE (service), connection, &error))
     {
       fprintf (stderr, "counter-helper: %s\n", error->message);
@@ -101,5 +103,6 @@ main (int argc, char **argv)
   g_unix_signal_add (SIGTERM, quit, loop);
   g_signal_connect_swapped (connection, "closed", G_CALLBACK (g_main_loop_quit), loop);
   g_main_loop_run (loop);
+  vmstate_service_unexport (VMSTATE_SERVICE (service));  /* leave the bus */
   return 0;
 }

@@ -22,6 +22,7 @@ class KeyValueTable(Vmstate.Service):
         return json.dumps(self.table, sort_keys=True).encode()
 
     def do_load(self, state):
+        # ending is success (the override returns True); raising refuses
         self.table = json.loads(state.decode())
 
 
@@ -31,6 +32,8 @@ def main(address, helper_id, table_json="{}"):
     flags = (Gio.DBusConnectionFlags.AUTHENTICATION_CLIENT |
              Gio.DBusConnectionFlags.MESSAGE_BUS_CONNECTION)
     connection = Gio.DBusConnection.new_for_address_sync(address, flags, None, None)
+    # exported, the service stays alive until unexport() or until the
+    # connection closes, whether or not we keep a reference
     service.export(connection)
     print("READY", connection.get_unique_name(), flush=True)
     loop = GLib.MainLoop()
@@ -39,6 +42,7 @@ def main(address, helper_id, table_json="{}"):
                       GLib.IOCondition.IN | GLib.IOCondition.HUP,
                       lambda *a: loop.quit() or False)
     loop.run()
+    service.unexport()  # leave the bus
 
 
 if __name__ == "__main__":

@@ -5,7 +5,8 @@
 //
 // Exports a helper named ID on the VM's private bus at ADDRESS, whose
 // state is COUNT (default 0) as decimal text; prints "READY", then
-// "LOADED <count>" whenever a migration restores the counter.
+// "LOADED <count>" whenever a migration restores the counter. It exits on
+// SIGINT or SIGTERM, leaving the bus, or when the bus goes away.
 //
 // SPDX-License-Identifier: LGPL-2.1-or-later
 
@@ -18,6 +19,7 @@ import System from 'system';
 const Counter = GObject.registerClass(
 class Counter extends Vmstate.Service {
     vfunc_save() {
+        // a Uint8Array or a GLib.Bytes
         return new TextEncoder().encode(String(this.count));
     }
 
@@ -41,6 +43,8 @@ const connection = Gio.DBusConnection.new_for_address_sync(address,
     Gio.DBusConnectionFlags.MESSAGE_BUS_CONNECTION, null, null);
 const counter = new Counter({id});
 counter.count = Number(count);
+// The export keeps the service (and its JS object) alive until unexport()
+// or until the connection closes: no reference needs to be kept.
 counter.export(connection);
 print('READY');
 
@@ -49,3 +53,4 @@ for (const signum of [2, 15])  // SIGINT, SIGTERM
     GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signum, () => loop.quit());
 connection.connect('closed', () => loop.quit());
 loop.run();
+counter.unexport();  // leave the bus

@@ -32,4 +32,5 @@ if __name__ == "__main__":
     counter = Counter(id=helper_id)
     counter.count = int(sys.argv[3]) if len(sys.argv) > 3 else 0
     counter.connect("notify::connection", lambda *_: print("READY", flush=True))
+    # exports, serves until SIGINT or SIGTERM, then unexports
     sys.exit(counter.run(address))

@@ -28,7 +28,8 @@ class NatHelper(Vmstate.Service):
         return GLib.Bytes.new(json.dumps(self.table, sort_keys=True).encode())
 
     def do_load(self, state):
-        # QEMU calls Load on the destination; raise GLib.Error to refuse
+        # QEMU calls Load on the destination; ending is success (the
+        # override returns True for us), raising GLib.Error refuses
         self.table = json.loads(bytes(state.get_data() or b"{}"))
         print("LOADED", json.dumps(self.table, sort_keys=True), flush=True)
 
@@ -41,6 +42,8 @@ def main(address, helper_id, *pairs):
         None, None)
     helper = NatHelper(id=helper_id)
     helper.table = dict(p.split("=", 1) for p in pairs)
+    # exported, the helper stays alive until unexport() or until the
+    # connection closes, whether or not we keep a reference
     helper.export(connection)
 
     loop = GLib.MainLoop()
@@ -55,6 +58,7 @@ def main(address, helper_id, *pairs):
                           on_stdin)
     print("READY", flush=True)
     loop.run()
+    helper.unexport()  # leave the bus
 
 
 if __name__ == "__main__":

@@ -32,7 +32,7 @@ class Counter : Vmstate.Service {
         count = loaded;
         print ("LOADED %s\n", count.to_string ());
         stdout.flush ();
-        return true;
+        return true;  /* or throw: load follows the GError rules */
     }
 }
 
@@ -46,6 +46,8 @@ int main (string[] args) {
         var connection = new DBusConnection.for_address_sync (args[1],
             DBusConnectionFlags.AUTHENTICATION_CLIENT | DBusConnectionFlags.MESSAGE_BUS_CONNECTION);
         var counter = new Counter (args[2], args.length > 3 ? uint64.parse (args[3]) : 0);
+        /* exported, counter stays alive until unexport () or until the
+         * connection closes */
         counter.export (connection);
         print ("READY\n");
         stdout.flush ();
@@ -53,6 +55,7 @@ int main (string[] args) {
         Unix.signal_add (15, () => { loop.quit (); return Source.REMOVE; });
         connection.on_closed.connect (() => loop.quit ());
         loop.run ();
+        counter.unexport ();  /* leave the bus */
     } catch (Error e) {
         stderr.printf ("counter-helper: %s\n", e.message);
         return 1;

@@ -13,7 +13,11 @@ import subprocess
 import tempfile
 import time
 
+import gi
 import pytest
+
+gi.require_version("Vmstate", "1.0")
+from gi.repository import GLib, Vmstate  # noqa: E402
 
 TIMEOUT = 30  # seconds, for any single wait
 
@@ -158,3 +162,49 @@ def build_path(*parts):
 
 def source_path(*parts):
     return os.path.join(SOURCE_ROOT, *parts)
+
+
+# Driving helper processes with a collector in the test's process
+
+def collector(bus, *required_ids):
+    c = Vmstate.Collector.new_for_address_sync(bus.address, None)
+    c.set_timeout_msec(10000)
+    c.set_required_ids(list(required_ids))
+    return c
+
+
+def blob_for(helper_id, data):
+    blob = Vmstate.Blob.new()
+    blob.add(helper_id, GLib.Bytes.new(data))
+    return blob.to_bytes()
+
+
+def saved(c, helper_id):
+    """Saves every helper and returns the state of `helper_id`."""
+    return Vmstate.Blob.new_from_bytes(c.save_sync(None)).get_state(helper_id).get_data()
+
+
+def check_kept_without_reference(bus, proc, helper_id):
+    """`proc` exported a service `helper_id` whose state is
+    b"kept by <id>" and kept no reference to it; it runs a GC and prints
+    COLLECTED after every answer. The service must answer Save and Load
+    with its state across those collections."""
+    c = collector(bus, helper_id)
+    assert saved(c, helper_id) == b"kept by " + helper_id.encode()
+    proc.expect("COLLECTED")
+
+    assert c.load_sync(blob_for(helper_id, b"restored"), None)
+    proc.expect("COLLECTED")
+    assert saved(c, helper_id) == b"restored"
+    proc.expect("COLLECTED")
+    assert proc.alive()
+
+
+def check_failed_without_error(c, error, helper_id):
+    """The error a collector got from a helper whose load returned FALSE
+    without setting an error: it names the helper and says so."""
+    assert error.matches(Vmstate.error_quark(), Vmstate.Error.HELPER_FAILED)
+    assert "'%s'" % helper_id in error.message
+    assert "failed without setting an error" in error.message
+    (helper,) = c.list_helpers_sync(None)
+    assert helper.get_unique_name() in error.message

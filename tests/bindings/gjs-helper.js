@@ -5,7 +5,14 @@
 //   MODE "throw":   both vfuncs throw a plain Error
 //   MODE "gerror":  both vfuncs throw a GLib.Error of the Vmstate domain
 //   MODE "type":    vfunc_save returns a string; vfunc_load reads undefined.x
-// Prints "READY", then "LOADED <size>" from the loaded signal.
+//   MODE "noreturn": vfunc_load forgets to return true
+//   MODE "export-async": as "plain", exported with export_async
+//   MODE "unreferenced": new Keeper({id}).export(connection) and no
+//                   reference kept; the state lives in a JS property;
+//                   System.gc() runs before "READY" and after every
+//                   answer, which prints "COLLECTED"
+// Prints "READY" once on the bus, then (except "unreferenced") "LOADED
+// <size>" from the loaded signal.
 //
 // SPDX-License-Identifier: LGPL-2.1-or-later
 
@@ -13,6 +20,7 @@ import GLib from 'gi://GLib';
 import Gio from 'gi://Gio';
 import GObject from 'gi://GObject';
 import Vmstate from 'gi://Vmstate?version=1.0';
+import System from 'system';
 
 const [address, id, mode] = ARGV;
 
@@ -40,19 +48,63 @@ class Helper extends Vmstate.Service {
             throw new GLib.Error(Vmstate.Error, Vmstate.Error.NOT_SUPPORTED, 'load is not supported here');
         case 'type':
             return undefined.x;
+        case 'noreturn':
+            break;  // and so returns undefined, which is false
         default:
             return true;  // load returns a boolean
         }
     }
 });
 
+// A full GC once the current answer is sent, while nothing but the
+// export holds the service.
+function collectSoon() {
+    GLib.idle_add(GLib.PRIORITY_DEFAULT_IDLE, () => {
+        System.gc();
+        print('COLLECTED');
+        return GLib.SOURCE_REMOVE;
+    });
+}
+
+const Keeper = GObject.registerClass(
+class Keeper extends Vmstate.Service {
+    constructor(params) {
+        super(params);
+        this.state = new TextEncoder().encode(`kept by ${this.id}`);
+    }
+
+    vfunc_save() {
+        collectSoon();
+        return this.state;
+    }
+
+    vfunc_load(state) {
+        this.state = state.toArray();
+        collectSoon();
+        return true;
+    }
+});
+
 const connection = Gio.DBusConnection.new_for_address_sync(address,
     Gio.DBusConnectionFlags.AUTHENTICATION_CLIENT |
     Gio.DBusConnectionFlags.MESSAGE_BUS_CONNECTION, null, null);
-const helper = new Helper({id});
-helper.connect('loaded', () => print(`LOADED ${helper.lastSize}`));
-helper.export(connection);
-print('READY');
+if (mode === 'unreferenced') {
+    new Keeper({id}).export(connection);
+    System.gc();
+    print('READY');
+} else {
+    const helper = new Helper({id});
+    helper.connect('loaded', () => print(`LOADED ${helper.lastSize}`));
+    if (mode === 'export-async') {
+        helper.export_async(connection, null, (self, result) => {
+            self.export_finish(result);
+            print('READY');
+        });
+    } else {
+        helper.export(connection);
+        print('READY');
+    }
+}
 
 const loop = new GLib.MainLoop(null, false);
 GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, 15, () => loop.quit());

@@ -2,7 +2,7 @@
  *
  * A Vala service (sync and async overrides, errors thrown the Vala way)
  * and a Vala collector using the async API, in one process on a private
- * bus (GTestDBus).
+ * bus (GTestDBus); the allowed-uids property and its accessors.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -134,7 +134,7 @@ async void async_vfuncs_async (MainLoop loop) {
     try {
         var counter = new SlowCounter ("slow");
         counter.count = 1234;
-        counter.export (connect_helper ());
+        assert (yield counter.export_async (connect_helper (), null));
         var collector = connect_collector ();
         var blob = new Vmstate.Blob.from_bytes (yield collector.save_async (null));
         assert (blob.get_state ("slow").compare (new Bytes ("1234".data)) == 0);
@@ -160,12 +160,48 @@ void test_async_vfuncs () {
     run_async (() => { async_vfuncs_async.begin (loop); return Source.REMOVE; }, loop);
 }
 
+uint32[] uids_of (Variant uids) {
+    assert (uids.is_of_type (new VariantType ("au")));
+    uint32[] list = {};
+    foreach (var uid in uids)
+        list += uid.get_uint32 ();
+    return list;
+}
+
+/* The property and get/set_allowed_uids () are one Variant "au". */
+void test_allowed_uids () {
+    var store = new Store ("uids");
+    uint32 euid = 0;
+    try {
+        euid = (uint32) new Credentials ().get_unix_user ();  /* geteuid () */
+    } catch (Error e) {
+        error ("%s", e.message);
+    }
+    var defaults = uids_of (store.get_allowed_uids ());
+    assert (euid in defaults && 0 in defaults);
+    assert (defaults.length == (euid == 0 ? 1 : 2));
+
+    uint32[] listed = { 0, 107 };
+    store.allowed_uids = listed;  /* Vala makes the "au" */
+    assert (uids_of (store.get_allowed_uids ()).length == 2);
+    assert (uids_of (store.get_allowed_uids ())[1] == 107);
+
+    store.set_allowed_uids (new Variant.array (VariantType.UINT32, { new Variant.uint32 (65534) }));
+    assert (uids_of (store.allowed_uids).length == 1);
+    assert (uids_of (store.allowed_uids)[0] == 65534);
+
+    store.set_allowed_uids (null);
+    assert (store.allowed_uids.equal (new Store ("other").allowed_uids));
+    assert (uids_of (store.allowed_uids).length == defaults.length);
+}
+
 int main (string[] args) {
     Test.init (ref args);
     bus = new TestDBus (TestDBusFlags.NONE);
     bus.up ();
     Test.add_func ("/vala/service/save-and-load", test_save_and_load);
     Test.add_func ("/vala/service/async-vfuncs", test_async_vfuncs);
+    Test.add_func ("/vala/service/allowed-uids", test_allowed_uids);
     var status = Test.run ();
     bus.down ();
     return status;

@@ -1,11 +1,13 @@
 # test_gjs.py: a helper written in GJS, called by a collector over a
-# private bus: what reaches the collector when the JS code succeeds by
-# simply ending, throws a plain Error, throws a GLib.Error, or breaks
+# private bus: what reaches the collector when the JS code returns true,
+# forgets to, throws a plain Error, throws a GLib.Error, or breaks; a
+# helper that keeps no reference to its service; export_async
 #
 # SPDX-License-Identifier: LGPL-2.1-or-later
 
 import os
 import shutil
+import subprocess
 
 import gi
 import pytest
@@ -13,7 +15,8 @@ import pytest
 gi.require_version("Vmstate", "1.0")
 from gi.repository import GLib, Vmstate  # noqa: E402
 
-from conftest import source_path  # noqa: E402
+from conftest import (TIMEOUT, blob_for, check_failed_without_error,  # noqa: E402
+                      check_kept_without_reference, collector, source_path)
 
 GJS = os.environ.get("GJS") or shutil.which("gjs") or "gjs"
 
@@ -23,20 +26,9 @@ def start(bus, mode, helper_id="js"):
                       bus.address, helper_id, mode])
 
 
-def collector(bus):
-    c = Vmstate.Collector.new_for_address_sync(bus.address, None)
-    c.set_timeout_msec(10000)
-    return c
-
-
-def blob_for(helper_id, data):
-    blob = Vmstate.Blob.new()
-    blob.add(helper_id, GLib.Bytes.new(data))
-    return blob.to_bytes()
-
-
-def test_plain_save_and_load_that_simply_ends(bus):
-    proc = start(bus, "plain")
+@pytest.mark.parametrize("mode", ["plain", "export-async"])
+def test_plain_save_and_load_that_returns_true(bus, mode):
+    proc = start(bus, mode)
     c = collector(bus)
     blob = Vmstate.Blob.new_from_bytes(c.save_sync(None))
     assert blob.get_ids() == ["js"]
@@ -96,3 +88,34 @@ def test_a_js_bug_is_an_error_reply(bus, op):
     # 'string'" and "undefined has no properties"
     assert ("string" if op == "save" else "undefined") in info.value.message
     assert proc.alive()
+
+
+def test_a_load_that_forgets_to_return_true_fails_clearly(bus):
+    """vfunc_load returns a boolean: a JS function that ends without
+    `return true` returns false without an error, and the Load fails with
+    an error that names the helper and says what happened."""
+    proc = start(bus, "noreturn")
+    c = collector(bus)
+    with pytest.raises(GLib.Error) as info:
+        c.load_sync(blob_for("js", b"x"), None)
+    check_failed_without_error(c, info.value, "js")
+    assert "return true" in info.value.message
+    assert proc.alive()
+
+
+def test_a_helper_that_keeps_no_reference_survives_gc(bus):
+    """new Keeper({id}).export(connection) and no reference kept: after
+    System.gc() the service is still on the bus, and its JS wrapper with
+    its `state` property too."""
+    proc = start(bus, "unreferenced", "kept")
+    check_kept_without_reference(bus, proc, "kept")
+
+
+def test_allowed_uids_property_and_accessors_agree():
+    """The property and get/set_allowed_uids() are one GLib.Variant `au`
+    in GJS, both ways; null or an empty list restores the default."""
+    result = subprocess.run([GJS, "-m", source_path("tests", "bindings", "gjs-allowed-uids.js"),
+                             str(os.geteuid())],
+                            stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=TIMEOUT)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["OK"]

@@ -55,7 +55,7 @@ def test_do_load_receives_bytes_and_may_simply_end():
         def do_load(self, state):
             seen.append(state)
 
-    Loader(id="l").load(GLib.Bytes.new(b"1234"))
+    assert Loader(id="l").load(GLib.Bytes.new(b"1234")) is True
     (state,) = seen
     assert isinstance(state, bytes) and isinstance(state, Vmstate.State)
     assert state == b"1234"
@@ -71,7 +71,7 @@ def test_do_load_of_an_empty_state():
         def do_load(self, state):
             seen.append(state)
 
-    Loader(id="l").load(GLib.Bytes.new(b""))
+    assert Loader(id="l").load(GLib.Bytes.new(b"")) is True
     assert seen == [b""]
 
 
@@ -83,8 +83,22 @@ def test_an_exception_in_do_load_becomes_a_gerror():
     with pytest.raises(GLib.Error) as info:
         Picky(id="p").load(GLib.Bytes.new(b"\x09"))
     assert info.value.matches(Vmstate.error_quark(), Vmstate.Error.HELPER_FAILED)
+    assert "Picky.do_load()" in info.value.message
     assert "ValueError" in info.value.message
     assert "version 9 is too new" in info.value.message
+
+
+def test_a_do_load_returning_false_fails():
+    """Written for PyGObject without the override, `return False` means
+    failure: the override does not turn it into a success."""
+    class Refusing(Vmstate.Service):
+        def do_load(self, state):
+            return False
+
+    with pytest.raises(GLib.Error) as info:
+        Refusing(id="r").load(GLib.Bytes.new(b"x"))
+    assert info.value.matches(Vmstate.error_quark(), Vmstate.Error.HELPER_FAILED)
+    assert "Refusing.do_load() returned False" in info.value.message
 
 
 def test_a_gerror_raised_keeps_its_domain_and_code():

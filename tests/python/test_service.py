@@ -75,7 +75,7 @@ def test_python_helper_roundtrip(bus):
 
 
 def test_empty_state_is_legal(bus):
-    svc = exported(bus, KeyValue(id="empty"))  # noqa: F841 (kept alive: dispose unexports)
+    exported(bus, KeyValue(id="empty"))  # the export keeps it alive
     collector = Vmstate.Collector.new(bus.connect())
     blob = save(collector)
     assert Vmstate.Blob.new_from_bytes(blob).get_state("empty").get_size() == 0
@@ -118,7 +118,7 @@ def test_state_too_large_is_refused(bus):
     class Big(Vmstate.Service):
         def do_save(self):
             return b"\0" * (1024 * 1024 + 1)
-    svc = exported(bus, Big(id="big"))  # noqa: F841
+    exported(bus, Big(id="big"))
     collector = Vmstate.Collector.new(bus.connect())
     collector.props.max_state_size = 4 * 1024 * 1024
     with pytest.raises(GLib.Error) as info:
@@ -155,3 +155,20 @@ def test_invalid_id_refused_at_export(bus):
     with pytest.raises(GLib.Error) as info:
         svc.export(bus.connect())
     assert info.value.matches(Vmstate.error_quark(), Vmstate.Error.INVALID_ID)
+
+
+def test_export_async(bus):
+    """export_async answers once the bus queued the name: a collector
+    then finds the helper."""
+    svc = KeyValue(id="async")
+    svc.table = {"k": "v"}
+    connection = bus.connect()
+    assert run_async(lambda cb: svc.export_async(connection, None, cb), svc.export_finish) is True
+    assert svc.get_connection() is connection
+
+    collector = Vmstate.Collector.new(bus.connect())
+    helpers = run_async(lambda cb: collector.list_helpers_async(None, cb), collector.list_helpers_finish)
+    assert [h.get_id() for h in helpers] == ["async"]
+    assert helpers[0].get_unique_name() == connection.get_unique_name()
+    assert Vmstate.Blob.new_from_bytes(save(collector)).get_state("async").get_data() == b"k=v"
+    svc.unexport()

@@ -17,9 +17,9 @@ The override wraps ``do_save`` and ``do_load`` of every subclass so that:
   ``GLib.Bytes``;
 - ``do_load`` receives a ``bytes`` object (which also has ``get_data()``
   and ``get_size()``, like ``GLib.Bytes``) and may simply end: the
-  override returns ``True`` to C for it (without the override, a
-  ``do_load`` must ``return True``, and one that ends or raises fails the
-  Load);
+  override returns ``True`` to C for it, unless it returned ``False``
+  (without the override, a ``do_load`` must ``return True``, and one
+  that ends or raises fails the Load);
 - any exception raised by either becomes a ``GLib.Error`` whose message
   carries the exception, so the collector gets a D-Bus error naming the
   cause instead of a silent failure (PyGObject alone hands a plain
@@ -92,10 +92,14 @@ def _wrap_load(fn):
         what = "%s.do_load()" % type(self).__name__
         try:
             data = state.get_data() if isinstance(state, GLib.Bytes) else state
-            fn(self, State(data if data is not None else b""))
+            result = fn(self, State(data if data is not None else b""))
         except Exception as exc:  # noqa: BLE001
             raise _as_gerror(exc, what) from exc
-        # The C vfunc returns a gboolean: ending is success.
+        # The C vfunc returns a gboolean: ending is success, but a do_load
+        # written for PyGObject alone may say False, which must not be.
+        if result is False:
+            raise GLib.Error.new_literal(Vmstate.error_quark(), "%s returned False" % what,
+                                         Vmstate.Error.HELPER_FAILED)
         return True
     do_load._vmstate_wrapped = True
     return do_load
