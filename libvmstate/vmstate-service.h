@@ -23,22 +23,27 @@ G_DECLARE_DERIVABLE_TYPE (VmstateService, vmstate_service, VMSTATE, SERVICE, GOb
 /**
  * VmstateServiceClass:
  * @parent_class: the parent class
- * @save: returns the helper's state; called on the source of a migration
- * @load: restores the helper's state; called on the destination. It
- *   returns nothing: it fails by setting @error (by raising, in
- *   languages with exceptions), so a Python `do_load` or a GJS
- *   `vfunc_load` that simply ends has succeeded
+ * @save: returns the helper's state, called on the source of a migration
+ *   for every Save call; %NULL with an error set on failure
+ * @load: restores the helper's state, called on the destination for
+ *   every Load call; returns %TRUE on success, or %FALSE with an error
+ *   set. %FALSE without an error still fails the Load (with an error
+ *   naming the helper), so a GJS `vfunc_load` must `return true`; with
+ *   the Python override a `do_load` that simply ends has succeeded
  * @save_async: starts saving the state without blocking; the default
- *   implementation calls @save
+ *   implementation calls @save. Its cancellable is cancelled when the
+ *   caller leaves the bus or the service is unexported
  * @save_finish: finishes @save_async
  * @load_async: starts restoring the state without blocking; the default
- *   implementation calls @load
+ *   implementation calls @load. Its cancellable is cancelled when the
+ *   caller leaves the bus or the service is unexported
  * @load_finish: finishes @load_async
  * @loaded: class closure of the [signal@Vmstate.Service::loaded] signal
  *
  * The class structure of #VmstateService. A subclass implements either
  * @save and @load, or the asynchronous pairs when its state takes time to
- * gather.
+ * gather. Every vfunc runs in the thread-default main context of the
+ * thread that exported the service.
  *
  * Since: 1.0
  */
