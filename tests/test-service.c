@@ -671,6 +671,7 @@ test_export_already_owner (Fixture *f, gconstpointer data)
   /* something else on this connection already owns the name (the
    * fixture's service lets it go first) */
   vmstate_service_unexport (VMSTATE_SERVICE (f->service));
+  bus_roundtrip (f->server);  /* its ReleaseName is handled */
   reply = g_dbus_connection_call_sync (c, "org.freedesktop.DBus", "/org/freedesktop/DBus",
                                        "org.freedesktop.DBus", "RequestName",
                                        g_variant_new ("(su)", "org.qemu.VMState1", 0),
