@@ -1,14 +1,19 @@
 # test_installed.py: the installed tree works on its own
 #
-# `meson install --destdir` of this build, then: the C examples build with
-# `pkg-config libvmstate-1.0` from that tree (and the Vala helper with its
-# vapi), link to the installed library, and migrate a counter; Python and
-# GJS load the installed typelib and Python the installed override. Also:
-# the shared library exports only vmstate_* symbols.
+# `meson install --destdir` of this build, then:
+# - with only what README.md's "Building by hand" has a user set (the
+#   DESTDIR standing in for /), Python and GJS load the installed typelib
+#   and Python the installed override, the C examples build with
+#   `pkg-config libvmstate-1.0` from that tree (and the Vala helper with
+#   its vapi), link to the installed library, and migrate a counter.
+# Also: the shared library exports only vmstate_* symbols.
 #
 # SPDX-License-Identifier: LGPL-2.1-or-later
 
+import glob
+import json
 import os
+import re
 import shutil
 import subprocess
 
@@ -19,29 +24,64 @@ from conftest import TIMEOUT, build_path, source_path
 CC = os.environ.get("CC") or "cc"
 MESON = os.environ.get("MESON") or shutil.which("meson") or "meson"
 GJS = os.environ.get("GJS") or shutil.which("gjs") or "gjs"
+PYTHON = "/usr/bin/python3"
+# What the tests run with (meson's test environment), which a user does not
+# have: it would bring the build tree in.
+BUILD_TREE_VARIABLES = ("GI_TYPELIB_PATH", "LD_LIBRARY_PATH", "PYTHONPATH", "PKG_CONFIG_PATH")
+# Where valac finds vapis with XDG_DATA_DIRS unset (GLib's default)
+XDG_DATA_DIRS = ("/usr/local/share", "/usr/share")
+# The prefix and libdir that README.md's "Building by hand" speaks of
+README_PREFIX = "/usr/local"
+README_LIBDIR = "/usr/local/lib/x86_64-linux-gnu"
 
 
-def find(root, name):
-    for dirpath, dirnames, filenames in os.walk(root):
-        if name in filenames:
-            return os.path.join(dirpath, name)
-    pytest.fail("%s is not installed under %s" % (name, root))
+def meson_introspect(what):
+    return json.loads(subprocess.run([MESON, "introspect", what, build_path()], check=True,
+                                     capture_output=True, text=True, timeout=TIMEOUT).stdout)
+
+
+def configured_dirs():
+    """The install directories of this build, absolute."""
+    options = {o["name"]: o["value"] for o in meson_introspect("--buildoptions")}
+    dirs = {name: os.path.join(options["prefix"], options[name])
+            for name in ("bindir", "includedir", "libdir", "datadir", "mandir")}
+    dirs["prefix"] = options["prefix"]
+    return dirs
+
+
+def python_sys_path():
+    """Where /usr/bin/python3 imports from when nothing is set."""
+    env = {k: v for k, v in os.environ.items() if k not in BUILD_TREE_VARIABLES}
+    out = subprocess.run([PYTHON, "-c", "import sys; print('\\n'.join(sys.path))"], env=env, cwd="/",
+                         check=True, capture_output=True, text=True, timeout=TIMEOUT).stdout
+    return [p for p in out.splitlines() if os.path.isabs(p)]
+
+
+def readme_install_section():
+    with open(source_path("README.md")) as f:
+        return re.search(r"^## Building by hand\n(.*?)^## ", f.read(), re.S | re.M).group(1)
+
+
+def readme_exports():
+    """The variables README.md's "Building by hand" has a user export."""
+    return dict(re.findall(r"^    export (\w+)=(\S+)$", readme_install_section(), re.M))
 
 
 class Tree:
     def __init__(self, destdir):
         self.destdir = destdir
-        pc = find(destdir, "libvmstate-1.0.pc")
-        self.libdir = os.path.dirname(find(destdir, "libvmstate-1.0.so.0"))
-        self.typelibdir = os.path.dirname(find(destdir, "Vmstate-1.0.typelib"))
-        self.vapidir = os.path.dirname(find(destdir, "libvmstate-1.0.vapi"))
-        # .../site-or-dist-packages/gi/overrides/Vmstate.py
-        self.pythondir = os.path.dirname(os.path.dirname(os.path.dirname(find(destdir, "Vmstate.py"))))
+        self.dirs = configured_dirs()
+        self.libdir = self.root(self.dirs["libdir"])
+        self.typelibdir = self.root(self.dirs["libdir"], "girepository-1.0")
+        self.vapidir = self.root(self.dirs["datadir"], "vala", "vapi")
+        self.python_path = python_sys_path()
+        self.sys_path = [self.root(p) for p in self.python_path]
 
         # The .pc names the configured prefix; point a copy of it at the
         # DESTDIR (pkg-config's --define-prefix guesses wrong with a
         # multiarch libdir, and a sysroot would move glib's paths too).
-        self.pkgconfigdir = os.path.join(destdir, "relocated-pkgconfig")
+        pc = self.root(self.dirs["libdir"], "pkgconfig", "libvmstate-1.0.pc")
+        self.pkgconfigdir = destdir + "-pkgconfig"
         os.makedirs(self.pkgconfigdir)
         with open(pc) as f:
             lines = f.read().splitlines()
@@ -50,11 +90,29 @@ class Tree:
             for line in lines:
                 f.write(("prefix=" + destdir + prefix if line.startswith("prefix=") else line) + "\n")
 
+    def root(self, path, *parts):
+        """PATH of the installed system, in the DESTDIR."""
+        return os.path.join(self.destdir + path, *parts)
+
+    def in_prefix(self, path):
+        """A path README.md names for its prefix, for this build's."""
+        for readme, ours in ((README_LIBDIR, self.dirs["libdir"]), (README_PREFIX, self.dirs["prefix"])):
+            if path == readme or path.startswith(readme + "/"):
+                return ours + path[len(readme):]
+        return path
+
     def env(self, **extra):
-        env = {k: v for k, v in os.environ.items()
-               if k not in ("GI_TYPELIB_PATH", "LD_LIBRARY_PATH", "PYTHONPATH")}
-        env.update(PKG_CONFIG_PATH=self.pkgconfigdir, LD_LIBRARY_PATH=self.libdir,
-                   GI_TYPELIB_PATH=self.typelibdir, PYTHONPATH=self.pythondir)
+        """What a user of the installed tree has, with the DESTDIR for /:
+        the variables README.md has them export; LD_LIBRARY_PATH for the
+        ldconfig it asks for; PYTHONPATH for the sys.path /usr/bin/python3
+        has on its own, XDG_DATA_DIRS for valac's default and
+        PKG_CONFIG_PATH for pkg-config's; nothing of the build tree."""
+        env = {k: v for k, v in os.environ.items() if k not in BUILD_TREE_VARIABLES}
+        for name, value in readme_exports().items():
+            env[name] = ":".join(self.root(self.in_prefix(p)) for p in value.split(":"))
+        env.update(LD_LIBRARY_PATH=self.libdir, PYTHONPATH=":".join(self.sys_path),
+                   XDG_DATA_DIRS=":".join(self.root(d) for d in XDG_DATA_DIRS),
+                   PKG_CONFIG_PATH=self.pkgconfigdir)
         env.update(extra)
         return env
 
@@ -102,8 +160,8 @@ def test_only_vmstate_symbols_are_exported():
 
 
 def test_installed_headers_and_files(tree):
-    include = os.path.dirname(find(tree.destdir, "libvmstate.h"))
-    for header in ("vmstate-version.h", "vmstate-enums.h", "vmstate-service.h"):
+    include = tree.root(tree.dirs["includedir"], "libvmstate-1.0", "libvmstate")
+    for header in ("libvmstate.h", "vmstate-version.h", "vmstate-enums.h", "vmstate-service.h"):
         assert os.path.exists(os.path.join(include, header))
     with open(os.path.join(tree.vapidir, "libvmstate-1.0.deps")) as f:
         assert "gio-2.0" in f.read().split()
@@ -132,16 +190,48 @@ def test_c_examples_migrate_into_python_and_gjs(tree, c_examples, new_bus, tmp_p
     assert gjs.alive()  # "other" is not in the blob: not loaded
 
 
+def test_the_readme_environment_is_all_a_user_needs(tree):
+    # Tree.env() gives LD_LIBRARY_PATH for the ldconfig README.md asks
+    # for: the system loader must look in libdir once its cache is renewed.
+    assert "sudo ldconfig" in readme_install_section()
+    conf = []
+    for path in ["/etc/ld.so.conf"] + sorted(glob.glob("/etc/ld.so.conf.d/*.conf")):
+        with open(path) as f:
+            conf += [line.strip() for line in f]
+    assert tree.dirs["libdir"] in conf
+    # pkg-config and valac need nothing.
+    pc_path = subprocess.run(["pkg-config", "--variable", "pc_path", "pkg-config"],
+                             env=tree.env(PKG_CONFIG_PATH=""), check=True, capture_output=True,
+                             text=True, timeout=TIMEOUT).stdout.strip().split(":")
+    assert os.path.join(tree.dirs["libdir"], "pkgconfig") in pc_path
+    assert tree.dirs["datadir"] in XDG_DATA_DIRS
+    # The rest is the README's exports: the typelib's directory.
+    exports = {name: tree.in_prefix(value) for name, value in readme_exports().items()}
+    assert exports == {"GI_TYPELIB_PATH": os.path.join(tree.dirs["libdir"], "girepository-1.0")}
+
+
 def test_python_uses_the_installed_typelib_and_override(tree):
     code = ("import gi, sys; gi.require_version('Vmstate', '1.0'); "
             "gi.require_version('GIRepository', '2.0'); "
             "from gi.repository import GIRepository, Vmstate; "
             "print(GIRepository.Repository.get_default().get_typelib_path('Vmstate')); "
-            "print(sys.modules['gi.overrides.Vmstate'].__file__)")
-    out = subprocess.run(["/usr/bin/python3", "-c", code], env=tree.env(), check=True,
+            "print(sys.modules['gi.overrides.Vmstate'].__file__); "
+            "print(Vmstate.Service.run.__qualname__)")
+    out = subprocess.run([PYTHON, "-c", code], env=tree.env(), cwd="/", check=True,
                          capture_output=True, text=True, timeout=TIMEOUT).stdout.splitlines()
-    assert out[0].startswith(tree.typelibdir)
-    assert out[1].startswith(tree.pythondir)
+    assert out[0] == os.path.join(tree.typelibdir, "Vmstate-1.0.typelib")
+    assert os.path.dirname(out[1]) in [os.path.join(p, "gi", "overrides") for p in tree.sys_path]
+    assert out[2] == "Service.run"
+
+
+def test_gjs_uses_the_installed_typelib(tree):
+    code = ("imports.gi.versions.Vmstate = '1.0'; "
+            "const {GIRepository, Vmstate} = imports.gi; "
+            "print(GIRepository.Repository.get_default().get_typelib_path('Vmstate')); "
+            "print(Vmstate.Service.$gtype.name);")
+    out = subprocess.run([GJS, "-c", code], env=tree.env(), cwd="/", check=True,
+                         capture_output=True, text=True, timeout=TIMEOUT).stdout.splitlines()
+    assert out == [os.path.join(tree.typelibdir, "Vmstate-1.0.typelib"), "VmstateService"]
 
 
 def test_vala_example_builds_with_the_installed_vapi(tree, tmp_path, new_bus):
@@ -149,7 +239,7 @@ def test_vala_example_builds_with_the_installed_vapi(tree, tmp_path, new_bus):
     if valac is None:
         pytest.fail("valac is not installed")
     exe = str(tmp_path / "counter-helper-vala")
-    subprocess.run([valac, "--vapidir", tree.vapidir, "--pkg", "libvmstate-1.0",
+    subprocess.run([valac, "--pkg", "libvmstate-1.0",
                     "-X", "-w", "-o", exe, source_path("examples", "vala", "counter-helper.vala")],
                    env=tree.env(), check=True, cwd=str(tmp_path), timeout=300)
     bus = new_bus()
