@@ -1,6 +1,10 @@
 # test_installed.py: the installed tree works on its own
 #
 # `meson install --destdir` of this build, then:
+# - the tree holds what it should and nothing else: the library and its
+#   soname links, headers, .pc, GIR, typelib, vapi, the tool, its man page
+#   and bash completion, and the Python override in a directory on
+#   /usr/bin/python3's own sys.path; each is checked;
 # - with only what README.md's "Building by hand" has a user set (the
 #   DESTDIR standing in for /), Python and GJS load the installed typelib
 #   and Python the installed override, the C examples build with
@@ -159,12 +163,100 @@ def test_only_vmstate_symbols_are_exported():
     assert others == []
 
 
-def test_installed_headers_and_files(tree):
-    include = tree.root(tree.dirs["includedir"], "libvmstate-1.0", "libvmstate")
-    for header in ("libvmstate.h", "vmstate-version.h", "vmstate-enums.h", "vmstate-service.h"):
-        assert os.path.exists(os.path.join(include, header))
+def installed(tree):
+    """Every file and link the install put down, as paths of the installed
+    system, but the HTML reference (doc/ tests that)."""
+    docdir = os.path.join(tree.dirs["datadir"], "doc", "libvmstate-1.0")
+    paths = set()
+    for dirpath, dirnames, filenames in os.walk(tree.destdir):
+        for name in filenames:
+            path = os.path.join(dirpath, name)[len(tree.destdir):]
+            if not path.startswith(docdir + "/"):
+                paths.add(path)
+    return paths
+
+
+def public_headers(tree):
+    """The headers libvmstate.h includes: the source's public ones and the
+    two generated."""
+    sources = [os.path.basename(h) for h in glob.glob(source_path("libvmstate", "*.h"))
+               if not h.endswith("-private.h")]
+    return [os.path.join(tree.dirs["includedir"], "libvmstate-1.0", "libvmstate", h)
+            for h in sources + ["vmstate-version.h", "vmstate-enums.h"]]
+
+
+def test_the_installed_tree(tree):
+    dirs = tree.dirs
+    lib = dirs["libdir"]
+    site = [p for p in tree.python_path if os.path.exists(tree.root(p, "gi", "overrides", "Vmstate.py"))]
+    assert len(site) == 1, "the override is not in one directory of /usr/bin/python3's sys.path"
+    expected = {
+        os.path.join(dirs["bindir"], "vmstate"),
+        os.path.join(lib, "libvmstate-1.0.so"),
+        os.path.join(lib, "libvmstate-1.0.so.0"),
+        os.path.join(lib, "libvmstate-1.0.so.0.0.0"),
+        os.path.join(lib, "pkgconfig", "libvmstate-1.0.pc"),
+        os.path.join(lib, "girepository-1.0", "Vmstate-1.0.typelib"),
+        os.path.join(dirs["datadir"], "gir-1.0", "Vmstate-1.0.gir"),
+        os.path.join(dirs["datadir"], "vala", "vapi", "libvmstate-1.0.vapi"),
+        os.path.join(dirs["datadir"], "vala", "vapi", "libvmstate-1.0.deps"),
+        os.path.join(dirs["datadir"], "bash-completion", "completions", "vmstate"),
+        os.path.join(dirs["mandir"], "man1", "vmstate.1"),
+        os.path.join(site[0], "gi", "overrides", "Vmstate.py"),
+        *public_headers(tree),
+    }
+    assert sorted(installed(tree) - expected) == [], "installed, and not checked here"
+    assert sorted(expected - installed(tree)) == [], "not installed"
+
+
+def test_pkg_config_finds_the_installed_headers_and_library(tree):
+    # The .pc as installed, with the DESTDIR as sysroot (which moves glib's
+    # flags too: only ours are checked here; c_examples compiles with them).
+    env = tree.env(PKG_CONFIG_PATH=tree.root(tree.dirs["libdir"], "pkgconfig"),
+                   PKG_CONFIG_SYSROOT_DIR=tree.destdir)
+    flags = subprocess.run(["pkg-config", "--cflags", "--libs", "libvmstate-1.0"], env=env, check=True,
+                           capture_output=True, text=True, timeout=TIMEOUT).stdout.split()
+    include = tree.root(tree.dirs["includedir"], "libvmstate-1.0")
+    assert "-I" + include in flags
+    assert "-L" + tree.libdir in flags
+    assert "-lvmstate-1.0" in flags
+    with open(os.path.join(include, "libvmstate", "libvmstate.h")) as f:
+        umbrella = f.read()
+    included = re.findall(r'^#\s*include "(.*)"$', umbrella, re.M)
+    assert sorted(included + ["libvmstate.h"]) == sorted(os.path.basename(h) for h in public_headers(tree))
+
+
+def test_the_installed_library_and_its_links(tree):
+    assert os.readlink(os.path.join(tree.libdir, "libvmstate-1.0.so")) == "libvmstate-1.0.so.0"
+    assert os.readlink(os.path.join(tree.libdir, "libvmstate-1.0.so.0")) == "libvmstate-1.0.so.0.0.0"
+    out = subprocess.run(["readelf", "-d", os.path.join(tree.libdir, "libvmstate-1.0.so.0.0.0")],
+                         check=True, capture_output=True, text=True, timeout=TIMEOUT).stdout
+    assert "Library soname: [libvmstate-1.0.so.0]" in out
+
+
+def test_the_installed_gir_typelib_and_vapi(tree):
+    with open(tree.root(tree.dirs["datadir"], "gir-1.0", "Vmstate-1.0.gir")) as f:
+        gir = f.read()
+    assert '<package name="libvmstate-1.0"/>' in gir
+    assert re.search(r'<namespace name="Vmstate"\s+version="1.0"\s+shared-library="libvmstate-1.0.so.0"', gir)
+    with open(os.path.join(tree.typelibdir, "Vmstate-1.0.typelib"), "rb") as f:
+        assert f.read(16) == b"GOBJ\nMETADATA\r\n\x1a"
+    with open(os.path.join(tree.vapidir, "libvmstate-1.0.vapi")) as f:
+        vapi = f.read()
+    assert 'gir_namespace = "Vmstate"' in vapi and 'cheader_filename = "libvmstate/libvmstate.h"' in vapi
     with open(os.path.join(tree.vapidir, "libvmstate-1.0.deps")) as f:
         assert "gio-2.0" in f.read().split()
+
+
+def test_the_installed_tool_and_man_page(tree):
+    out = subprocess.run([tree.root(tree.dirs["bindir"], "vmstate"), "--version"], env=tree.env(),
+                         check=True, capture_output=True, text=True, timeout=TIMEOUT).stdout
+    assert out.split()[-1] == meson_introspect("--projectinfo")["version"]
+    man = tree.root(tree.dirs["mandir"], "man1", "vmstate.1")
+    page = subprocess.run(["groff", "-man", "-Tutf8", "-P-cbou", man], check=True,
+                          capture_output=True, text=True, timeout=TIMEOUT).stdout
+    for command in ("bus", "serve", "list", "save", "load", "inspect"):
+        assert "vmstate " + command in page
 
 
 def test_c_examples_link_to_the_installed_library(tree, c_examples):
