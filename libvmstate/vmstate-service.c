@@ -20,6 +20,61 @@
  *   that every helper on the bus is a primary or queued owner of it, which
  *   is how QEMU and [class@Vmstate.Collector] find helpers.
  *
+ * ## Example
+ *
+ * A helper whose state is a counter, saved as a version byte and the
+ * count in big-endian order:
+ *
+ * ```c
+ * static GBytes *
+ * my_helper_save (VmstateService *service, GError **error)
+ * {
+ *   MyHelper *self = MY_HELPER (service);
+ *   guint8 state[9] = { 1 };  // version 1, then the count
+ *   guint64 count = GUINT64_TO_BE (self->count);
+ *
+ *   memcpy (state + 1, &count, sizeof count);
+ *   return g_bytes_new (state, sizeof state);
+ * }
+ *
+ * static gboolean
+ * my_helper_load (VmstateService *service, GBytes *state, GError **error)
+ * {
+ *   MyHelper *self = MY_HELPER (service);
+ *   gsize size;
+ *   const guint8 *data = g_bytes_get_data (state, &size);
+ *   guint64 count;
+ *
+ *   if (size != 9 || data[0] != 1)
+ *     {
+ *       g_set_error (error, VMSTATE_ERROR, VMSTATE_ERROR_FAILED,
+ *                    "not a version 1 counter state (%" G_GSIZE_FORMAT " bytes)", size);
+ *       return FALSE;  // the Load fails; the count is unchanged
+ *     }
+ *   memcpy (&count, data + 1, sizeof count);
+ *   self->count = GUINT64_FROM_BE (count);
+ *   return TRUE;
+ * }
+ *
+ * static void
+ * my_helper_class_init (MyHelperClass *klass)
+ * {
+ *   VMSTATE_SERVICE_CLASS (klass)->save = my_helper_save;
+ *   VMSTATE_SERVICE_CLASS (klass)->load = my_helper_load;
+ * }
+ *
+ * // in main (), with a connection to the VM's bus:
+ * service = g_object_new (MY_TYPE_HELPER, "id", "counter", NULL);
+ * if (!vmstate_service_export (service, connection, &error))
+ *   g_error ("%s", error->message);
+ * g_object_unref (service);  // the export keeps it alive
+ * g_main_loop_run (loop);
+ * ```
+ *
+ * The same helper in each language, built and run by the tests, is in
+ * the guide: [C](helper-c.html), [Python](helper-python.html),
+ * [GJS](helper-gjs.html), [Vala](helper-vala.html).
+ *
  * ## Lifetime
  *
  * An exported service keeps itself alive: [method@Vmstate.Service.export]

@@ -6,7 +6,8 @@
 # examples/ (which test_examples.py runs). The generated reference (built
 # by gi-docgen with the project) must describe what a helper implements:
 # no "No description available" on the pages of Service.save/load, the
-# ServiceClass vfuncs and the loaded signal.
+# ServiceClass vfuncs and the loaded signal. The examples on the class
+# pages of Service, Collector and Blob compile against the built library.
 #
 # SPDX-License-Identifier: LGPL-2.1-or-later
 
@@ -14,6 +15,7 @@ import html
 import os
 import re
 import shutil
+import subprocess
 
 import pytest
 
@@ -43,7 +45,7 @@ DOC_DIR = os.path.join(BUILD_ROOT, "doc", "libvmstate-1.0")
 VFUNCS = ["save", "load", "save_async", "save_finish", "load_async", "load_finish"]
 REFERENCE_PAGES = (["method.Service.%s.html" % m for m in VFUNCS]
                    + ["vfunc.Service.%s.html" % v for v in VFUNCS + ["loaded"]]
-                   + ["signal.Service.loaded.html"])
+                   + ["signal.Service.loaded.html", "class.Collector.html", "class.Blob.html"])
 
 
 def reference_page(name):
@@ -102,3 +104,67 @@ def test_service_class_members_are_described():
     """Starts passing (and so fails, being strict) once the GIR carries
     the @save... member docs of VmstateServiceClass."""
     assert MISSING not in reference_page("class.Service.html")
+
+
+CLASS_PAGE_SOURCES = ["vmstate-service.c", "vmstate-collector.c", "vmstate-blob.c"]
+
+# What the class page examples leave out: the subclass boilerplate, and
+# the variables and the caller of the functions they show.
+EXAMPLE_WRAPPERS = {
+    "vmstate-service.c": ("""
+#define MY_TYPE_HELPER (my_helper_get_type ())
+G_DECLARE_FINAL_TYPE (MyHelper, my_helper, MY, HELPER, VmstateService)
+struct _MyHelper { VmstateService parent_instance; guint64 count; };
+G_DEFINE_TYPE (MyHelper, my_helper, VMSTATE_TYPE_SERVICE)
+static void my_helper_init (MyHelper *self) { }
+""", None),
+    "vmstate-collector.c": ("", """
+int main (int argc, char **argv) { g_autoptr(GError) error = NULL; return !save_and_load (argv[1], &error); }
+"""),
+    "vmstate-blob.c": ("", """
+int main (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) state = g_bytes_new ("x", 1);
+  g_autoptr(GBytes) bytes = make_blob (state, &error);
+  return !print_blob (bytes, &error);
+}
+"""),
+}
+
+
+def class_page_example(source):
+    """The ```c block of the class doc comment at the top of @source."""
+    with open(source_path("libvmstate", source)) as f:
+        text = f.read()
+    start = text.index("/**")
+    comment = text[start:text.index("*/", start)]
+    match = re.search(r"^ \* ```c\n(.*?)^ \* ```", comment, re.S | re.M)
+    assert match, "no C example in the class doc comment of " + source
+    return re.sub(r"^ \*( |$)", "", match.group(1), flags=re.M)
+
+
+@pytest.mark.parametrize("source", CLASS_PAGE_SOURCES)
+def test_class_page_example_compiles(source, tmp_path):
+    cc = shutil.which("cc")
+    if cc is None:
+        pytest.skip("no C compiler")
+    code = class_page_example(source)
+    before, after = EXAMPLE_WRAPPERS[source]
+    if after is None:  # the service example ends with lines of main()
+        code, tail = code.split("// in main", 1)
+        after = ("int main (void) { GDBusConnection *connection = NULL; GError *error = NULL;"
+                 " VmstateService *service; GMainLoop *loop = g_main_loop_new (NULL, FALSE);\n"
+                 "// in main" + tail + "return 0; }\n")
+    program = tmp_path / "example.c"
+    program.write_text("#include <string.h>\n#include <libvmstate/libvmstate.h>\n"
+                       + before + code + after)
+    gio = subprocess.run(["pkg-config", "--cflags", "--libs", "gio-2.0"],
+                         capture_output=True, text=True, check=True).stdout.split()
+    libdir = os.path.join(BUILD_ROOT, "libvmstate")
+    proc = subprocess.run([cc, "-Wall", "-Wextra", "-Wno-unused-parameter", "-Werror",
+                           "-o", str(tmp_path / "example"), str(program),
+                           "-I" + source_path(), "-I" + BUILD_ROOT, "-I" + libdir,
+                           "-L" + libdir, "-lvmstate-1.0"] + gio,
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
