@@ -107,6 +107,12 @@
  * %VMSTATE_ERROR_STATE_TOO_LARGE, never truncated, in both directions: an
  * oversized Load never reaches the vfunc. An empty state is legal.
  *
+ * The helper's side logs every failed Save or Load too, whatever the
+ * caller makes of the reply: a message (%G_LOG_LEVEL_MESSAGE, in the
+ * `Vmstate` log domain) such as `helper 'counter' (:1.5): Save failed:
+ * ...`, logged with g_log_structured() with the fields
+ * `VMSTATE_HELPER_ID` and `VMSTATE_METHOD`.
+ *
  * ## Asynchronous helpers
  *
  * A helper whose state takes time to gather overrides
@@ -753,6 +759,27 @@ call_is_current (Call *call)
   return priv->connection != NULL && call->generation == priv->generation;
 }
 
+/* Says on the helper's side why a Save or Load failed: the caller may
+ * show the error somewhere else, or badly (GJS's own message for a
+ * vfunc_save that returns the wrong type names no helper). A message,
+ * not a warning: a failure can be the helper's intent (a state it does
+ * not accept), and warnings abort GTest programs. Structured, so that
+ * the journal keeps the Id and the method as fields. */
+static void
+log_call_failed (VmstateService *self,
+                 const char     *method,
+                 const GError   *error)
+{
+  VmstateServicePrivate *priv = vmstate_service_get_instance_private (self);
+
+  g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE,
+                    "VMSTATE_HELPER_ID", priv->id ? priv->id : "",
+                    "VMSTATE_METHOD", method,
+                    "MESSAGE", "helper '%s' (%s): %s failed: %s",
+                    priv->id ? priv->id : "", service_bus_name (self),
+                    method, error->message);
+}
+
 /* Answers @call with an error and frees it. */
 static void
 call_return_error (Call       *call,
@@ -774,6 +801,16 @@ call_return_error (Call       *call,
   va_start (ap, format);
   message = g_strdup_vprintf (format, ap);
   va_end (ap);
+  /* A VMSTATE_ERROR here is a state too large to send or to load: a
+   * failure of the helper's to log. The refusals of other domains (a
+   * caller not allowed, a service unexported) are not. */
+  if (domain == VMSTATE_ERROR)
+    {
+      g_autoptr(GError) error = g_error_new_literal (domain, code, message);
+
+      log_call_failed (call->self, g_dbus_method_invocation_get_method_name (call->invocation),
+                       error);
+    }
   g_dbus_method_invocation_return_error_literal (g_steal_pointer (&call->invocation),
                                                  domain, code, message);
   call_free (call);
@@ -805,7 +842,7 @@ on_save_done (GObject      *source,
   state = vmstate_service_save_finish (self, result, &error);
   if (state == NULL)
     {
-      g_debug ("helper '%s': Save failed: %s", priv->id, error->message);
+      log_call_failed (self, "Save", error);
       g_dbus_method_invocation_return_gerror (g_steal_pointer (&call->invocation), error);
       call_free (call);
       return;
@@ -844,12 +881,11 @@ on_load_done (GObject      *source,
 {
   Call *call = user_data;
   g_autoptr(VmstateService) self = g_object_ref (call->self);
-  VmstateServicePrivate *priv = vmstate_service_get_instance_private (self);
   g_autoptr(GError) error = NULL;
 
   if (!vmstate_service_load_finish (self, result, &error))
     {
-      g_debug ("helper '%s': Load failed: %s", priv->id, error->message);
+      log_call_failed (self, "Load", error);
       g_dbus_method_invocation_return_gerror (g_steal_pointer (&call->invocation), error);
       call_free (call);
       return;
@@ -1648,7 +1684,8 @@ vmstate_service_unexport (VmstateService *self)
  * What an error does: return %NULL with @error set, and the caller gets
  * a D-Bus error reply carrying the error's message. Its code survives the
  * bus for %VMSTATE_ERROR and for every other domain registered as a D-Bus
- * error domain (g_dbus_error_register_error_domain()). [class@Vmstate.Collector] fails
+ * error domain (g_dbus_error_register_error_domain()), and the service
+ * logs it on the helper's side too. [class@Vmstate.Collector] fails
  * the whole save with an error naming the helper, keeping a
  * %VMSTATE_ERROR code and reporting any other error as
  * %VMSTATE_ERROR_HELPER_FAILED. A vfunc that returns %NULL without
@@ -1729,7 +1766,8 @@ vmstate_service_save (VmstateService  *self,
  *
  * What an error does: the caller gets a D-Bus error reply carrying the
  * error's message, and its code survives the bus for %VMSTATE_ERROR and
- * every other domain registered as a D-Bus error domain.
+ * every other domain registered as a D-Bus error domain; the service logs
+ * it on the helper's side too.
  * [class@Vmstate.Collector]
  * fails the load with an error naming the helper (%VMSTATE_ERROR_HELPER_FAILED
  * unless the code was of %VMSTATE_ERROR); QEMU fails the incoming

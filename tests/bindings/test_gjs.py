@@ -8,6 +8,7 @@
 
 import os
 import shutil
+import signal
 import subprocess
 
 import gi
@@ -88,8 +89,16 @@ def test_a_js_bug_is_an_error_reply(bus, op):
     assert info.value.matches(Vmstate.error_quark(), Vmstate.Error.HELPER_FAILED)
     # GJS 1.74 says "Expected type struct for Return value but got type
     # 'string'" and "undefined has no properties"
-    assert ("string" if op == "save" else "undefined") in info.value.message
+    detail = "string" if op == "save" else "undefined"
+    assert detail in info.value.message
     assert proc.alive()
+
+    # and the helper says it on its own stderr, naming itself and the call
+    os.kill(proc.pid, signal.SIGTERM)
+    proc.proc.wait(TIMEOUT)
+    logged = [line for line in proc.stderr().splitlines()
+              if "helper 'js' (:" in line and "): %s failed: " % op.capitalize() in line]
+    assert len(logged) == 1 and detail in logged[0], proc.stderr()
 
 
 def test_a_load_that_forgets_to_return_true_fails_clearly(bus):
