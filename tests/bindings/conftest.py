@@ -214,16 +214,22 @@ def check_failed_without_error(c, error, helper_id):
 # The snippets of the error domain's reference page (the VmstateError doc
 # comment in libvmstate/vmstate-error.h), run by the tests of each language
 
-def error_page_snippet(language):
-    """The ```LANGUAGE block of the VmstateError doc comment, with the
-    ` * ` prefixes removed and `...` left for the caller to replace."""
-    with open(source_path("libvmstate", "vmstate-error.h")) as f:
+def doc_comment_code(source, start, language):
+    """The first ```LANGUAGE block of the doc comment that begins at the
+    first @start in libvmstate/@source, without its ` * ` prefixes."""
+    with open(source_path("libvmstate", source)) as f:
         text = f.read()
-    start = text.index(" * VmstateError:")
-    comment = text[start:text.index("*/", start)]
+    begin = text.index(start)
+    comment = text[begin:text.index("*/", begin)]
     match = re.search(r"^ \* ```%s\n(.*?)^ \* ```" % language, comment, re.S | re.M)
-    assert match, "no %s snippet on the error page" % language
+    assert match, "no %s code in the doc comment %r of %s" % (language, start, source)
     return re.sub(r"^ \*( |$)", "", match.group(1), flags=re.M)
+
+
+def error_page_snippet(language):
+    """The ```LANGUAGE block of the VmstateError doc comment, `...` left
+    for the caller to replace."""
+    return doc_comment_code("vmstate-error.h", " * VmstateError:", language)
 
 
 def documented_error_names():

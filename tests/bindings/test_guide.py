@@ -19,7 +19,7 @@ import subprocess
 
 import pytest
 
-from conftest import BUILD_ROOT, source_path
+from conftest import BUILD_ROOT, doc_comment_code, source_path
 
 PAGES = {
     "helper-c.md": "examples/c/counter-helper.c",
@@ -133,23 +133,12 @@ int main (void)
 }
 
 
-def class_page_example(source):
-    """The ```c block of the class doc comment at the top of @source."""
-    with open(source_path("libvmstate", source)) as f:
-        text = f.read()
-    start = text.index("/**")
-    comment = text[start:text.index("*/", start)]
-    match = re.search(r"^ \* ```c\n(.*?)^ \* ```", comment, re.S | re.M)
-    assert match, "no C example in the class doc comment of " + source
-    return re.sub(r"^ \*( |$)", "", match.group(1), flags=re.M)
-
-
 @pytest.mark.parametrize("source", CLASS_PAGE_SOURCES)
 def test_class_page_example_compiles(source, tmp_path):
     cc = shutil.which("cc")
     if cc is None:
         pytest.skip("no C compiler")
-    code = class_page_example(source)
+    code = doc_comment_code(source, "/**", "c")  # the class doc comment
     before, after = EXAMPLE_WRAPPERS[source]
     if after is None:  # the service example ends with lines of main()
         code, tail = code.split("// in main", 1)
