@@ -33,6 +33,53 @@
  * [class@Vmstate.Collector] applies its
  * [property@Vmstate.Collector:max-state-size] when it saves and loads.
  *
+ * ## Example
+ *
+ * Print what a saved blob holds, and build one by hand:
+ *
+ * ```c
+ * static gboolean
+ * print_blob (GBytes *bytes, GError **error)
+ * {
+ *   g_autoptr(VmstateBlob) blob = vmstate_blob_new_from_bytes (bytes, error);
+ *   g_auto(GStrv) ids = NULL;
+ *
+ *   if (blob == NULL)
+ *     return FALSE;  // VMSTATE_ERROR_INVALID_BLOB, naming the offset
+ *   ids = vmstate_blob_get_ids (blob);
+ *   for (guint i = 0; ids[i] != NULL; i++)
+ *     g_print ("%s: %" G_GSIZE_FORMAT " bytes\n", ids[i],
+ *              g_bytes_get_size (vmstate_blob_get_state (blob, ids[i])));
+ *   return TRUE;
+ * }
+ *
+ * static GBytes *
+ * make_blob (GBytes *counter_state, GError **error)
+ * {
+ *   g_autoptr(VmstateBlob) blob = vmstate_blob_new ();
+ *
+ *   if (!vmstate_blob_add (blob, "counter", counter_state, error))
+ *     return NULL;
+ *   return vmstate_blob_to_bytes (blob);
+ * }
+ * ```
+ *
+ * In Python: `Vmstate.Blob.new_from_bytes(GLib.Bytes(data))`,
+ * `blob.get_ids()`, `blob.get_state(id).get_data()`. The
+ * [collector guide](collector.html) shows where blobs come from;
+ * `vmstate inspect FILE` prints one, or the `dbus-vmstate` section of a
+ * QEMU migration stream, from the command line.
+ *
+ * Since: 1.0
+ */
+
+/**
+ * VmstateBlobClass:
+ * @parent_class: the parent class
+ *
+ * The class structure of #VmstateBlob, a final type: there is nothing to
+ * override.
+ *
  * Since: 1.0
  */
 

@@ -42,6 +42,53 @@
  * dispatches a helper exported in the same process: that helper could
  * not answer.
  *
+ * ## Example
+ *
+ * Save the helpers that QEMU would save with `id-list=slirp,,tpm`, then
+ * load the blob back (in a real migration the load runs on the
+ * destination's bus):
+ *
+ * ```c
+ * static gboolean
+ * save_and_load (const char *address, GError **error)
+ * {
+ *   const char *ids[] = { "slirp", "tpm", NULL };
+ *   g_autoptr(VmstateCollector) collector = NULL;
+ *   g_autoptr(GBytes) blob = NULL;
+ *
+ *   collector = vmstate_collector_new_for_address_sync (address, NULL, error);
+ *   if (collector == NULL)
+ *     return FALSE;
+ *   vmstate_collector_set_required_ids (collector, ids);  // like QEMU's id-list
+ *
+ *   // QEMU's dbus-vmstate payload, or an error that names the helper
+ *   blob = vmstate_collector_save_sync (collector, NULL, error);
+ *   if (blob == NULL)
+ *     return FALSE;
+ *
+ *   // checks the whole blob before the first Load
+ *   return vmstate_collector_load_sync (collector, blob, NULL, error);
+ * }
+ * ```
+ *
+ * From Python, `Vmstate.Collector.new_for_address_sync(address, None)`,
+ * then `collector.save_sync(None)` and `collector.load_sync(blob, None)`;
+ * a failure raises a `GLib.Error` of the [error@Vmstate.Error] domain.
+ * The guide page [Using the collector](collector.html) has a complete
+ * collector in Python, with the C and Vala ones in `examples/`, and
+ * [Running with QEMU and libvirt](qemu-libvirt.html) the whole flow
+ * with QEMU.
+ *
+ * Since: 1.0
+ */
+
+/**
+ * VmstateCollectorClass:
+ * @parent_class: the parent class
+ *
+ * The class structure of #VmstateCollector, a final type: there is nothing to
+ * override.
+ *
  * Since: 1.0
  */
 

@@ -20,6 +20,61 @@
  *   that every helper on the bus is a primary or queued owner of it, which
  *   is how QEMU and [class@Vmstate.Collector] find helpers.
  *
+ * ## Example
+ *
+ * A helper whose state is a counter, saved as a version byte and the
+ * count in big-endian order:
+ *
+ * ```c
+ * static GBytes *
+ * my_helper_save (VmstateService *service, GError **error)
+ * {
+ *   MyHelper *self = MY_HELPER (service);
+ *   guint8 state[9] = { 1 };  // version 1, then the count
+ *   guint64 count = GUINT64_TO_BE (self->count);
+ *
+ *   memcpy (state + 1, &count, sizeof count);
+ *   return g_bytes_new (state, sizeof state);
+ * }
+ *
+ * static gboolean
+ * my_helper_load (VmstateService *service, GBytes *state, GError **error)
+ * {
+ *   MyHelper *self = MY_HELPER (service);
+ *   gsize size;
+ *   const guint8 *data = g_bytes_get_data (state, &size);
+ *   guint64 count;
+ *
+ *   if (size != 9 || data[0] != 1)
+ *     {
+ *       g_set_error (error, VMSTATE_ERROR, VMSTATE_ERROR_FAILED,
+ *                    "not a version 1 counter state (%" G_GSIZE_FORMAT " bytes)", size);
+ *       return FALSE;  // the Load fails; the count is unchanged
+ *     }
+ *   memcpy (&count, data + 1, sizeof count);
+ *   self->count = GUINT64_FROM_BE (count);
+ *   return TRUE;
+ * }
+ *
+ * static void
+ * my_helper_class_init (MyHelperClass *klass)
+ * {
+ *   VMSTATE_SERVICE_CLASS (klass)->save = my_helper_save;
+ *   VMSTATE_SERVICE_CLASS (klass)->load = my_helper_load;
+ * }
+ *
+ * // in main (), with a connection to the VM's bus:
+ * service = g_object_new (MY_TYPE_HELPER, "id", "counter", NULL);
+ * if (!vmstate_service_export (service, connection, &error))
+ *   g_error ("%s", error->message);
+ * g_object_unref (service);  // the export keeps it alive
+ * g_main_loop_run (loop);
+ * ```
+ *
+ * The same helper in each language, built and run by the tests, is in
+ * the guide: [C](helper-c.html), [Python](helper-python.html),
+ * [GJS](helper-gjs.html), [Vala](helper-vala.html).
+ *
  * ## Lifetime
  *
  * An exported service keeps itself alive: [method@Vmstate.Service.export]
@@ -51,6 +106,12 @@
  * [property@Vmstate.Service:max-state-size] is refused with
  * %VMSTATE_ERROR_STATE_TOO_LARGE, never truncated, in both directions: an
  * oversized Load never reaches the vfunc. An empty state is legal.
+ *
+ * The helper's side logs every failed Save or Load too, whatever the
+ * caller makes of the reply: a message (%G_LOG_LEVEL_MESSAGE, in the
+ * `Vmstate` log domain) such as `helper 'counter' (:1.5): Save failed:
+ * ...`, logged with g_log_structured() with the fields
+ * `VMSTATE_HELPER_ID` and `VMSTATE_METHOD`.
  *
  * ## Asynchronous helpers
  *
@@ -434,6 +495,25 @@ vmstate_service_class_init (VmstateServiceClass *klass)
    *
    * Since: 1.0
    */
+  /**
+   * VmstateServiceClass::loaded:
+   * @self: the service
+   *
+   * The class closure of [signal@Vmstate.Service::loaded], run after the
+   * handlers connected with g_signal_connect() and before those connected
+   * after. The default does nothing.
+   *
+   * A subclass overrides it to act on every successful `Load` without
+   * connecting to its own signal: a helper started in a waiting
+   * ("incoming") state, as the destination of a migration, resumes its
+   * real work here, since its state is now the one the source saved. It
+   * runs in the thread-default main context of the thread that exported
+   * the service, once the reply to the `Load` call has been sent, so the
+   * collector (QEMU) is not kept waiting for it. Not emitted for a `Load`
+   * that failed.
+   *
+   * Since: 1.0
+   */
   signals[SIGNAL_LOADED] =
     g_signal_new ("loaded",
                   G_TYPE_FROM_CLASS (klass),
@@ -679,6 +759,27 @@ call_is_current (Call *call)
   return priv->connection != NULL && call->generation == priv->generation;
 }
 
+/* Says on the helper's side why a Save or Load failed: the caller may
+ * show the error somewhere else, or badly (GJS's own message for a
+ * vfunc_save that returns the wrong type names no helper). A message,
+ * not a warning: a failure can be the helper's intent (a state it does
+ * not accept), and warnings abort GTest programs. Structured, so that
+ * the journal keeps the Id and the method as fields. */
+static void
+log_call_failed (VmstateService *self,
+                 const char     *method,
+                 const GError   *error)
+{
+  VmstateServicePrivate *priv = vmstate_service_get_instance_private (self);
+
+  g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE,
+                    "VMSTATE_HELPER_ID", priv->id ? priv->id : "",
+                    "VMSTATE_METHOD", method,
+                    "MESSAGE", "helper '%s' (%s): %s failed: %s",
+                    priv->id ? priv->id : "", service_bus_name (self),
+                    method, error->message);
+}
+
 /* Answers @call with an error and frees it. */
 static void
 call_return_error (Call       *call,
@@ -700,6 +801,16 @@ call_return_error (Call       *call,
   va_start (ap, format);
   message = g_strdup_vprintf (format, ap);
   va_end (ap);
+  /* A VMSTATE_ERROR here is a state too large to send or to load: a
+   * failure of the helper's to log. The refusals of other domains (a
+   * caller not allowed, a service unexported) are not. */
+  if (domain == VMSTATE_ERROR)
+    {
+      g_autoptr(GError) error = g_error_new_literal (domain, code, message);
+
+      log_call_failed (call->self, g_dbus_method_invocation_get_method_name (call->invocation),
+                       error);
+    }
   g_dbus_method_invocation_return_error_literal (g_steal_pointer (&call->invocation),
                                                  domain, code, message);
   call_free (call);
@@ -731,7 +842,7 @@ on_save_done (GObject      *source,
   state = vmstate_service_save_finish (self, result, &error);
   if (state == NULL)
     {
-      g_debug ("helper '%s': Save failed: %s", priv->id, error->message);
+      log_call_failed (self, "Save", error);
       g_dbus_method_invocation_return_gerror (g_steal_pointer (&call->invocation), error);
       call_free (call);
       return;
@@ -770,12 +881,11 @@ on_load_done (GObject      *source,
 {
   Call *call = user_data;
   g_autoptr(VmstateService) self = g_object_ref (call->self);
-  VmstateServicePrivate *priv = vmstate_service_get_instance_private (self);
   g_autoptr(GError) error = NULL;
 
   if (!vmstate_service_load_finish (self, result, &error))
     {
-      g_debug ("helper '%s': Load failed: %s", priv->id, error->message);
+      log_call_failed (self, "Load", error);
       g_dbus_method_invocation_return_gerror (g_steal_pointer (&call->invocation), error);
       call_free (call);
       return;
@@ -1548,8 +1658,49 @@ vmstate_service_unexport (VmstateService *self)
  * @self: a #VmstateService
  * @error: return location for a #GError
  *
- * Calls [vfunc@Vmstate.Service.save]: gets the helper's state. A vfunc
- * that returns %NULL without setting an error gets an error set here.
+ * Gets the helper's state: the bytes its `Save` D-Bus method answers.
+ *
+ * This is the virtual function a helper implements: `save` in C and
+ * Vala, `do_save` in Python, `vfunc_save` in GJS. The service calls it
+ * (through the default [vfunc@Vmstate.Service.save_async]) for every
+ * `Save` call from an allowed peer, on the source of a migration. QEMU
+ * calls `Save` while the VM is stopped, so every millisecond spent here
+ * is downtime.
+ *
+ * What it must do: return the helper's whole state as a new #GBytes, in a
+ * form that [vfunc@Vmstate.Service.load] on the destination (perhaps a
+ * newer version of the helper) can restore, and change nothing. The
+ * helper keeps running after `Save`, and if the migration fails the VM
+ * resumes on the source with this helper. Start the state with a version
+ * byte: it lets a newer helper recognise an older state, and QEMU 7.2
+ * cannot migrate an empty state (see [Limits](limits.html)).
+ *
+ * Where it runs: in the thread-default main context of the thread that
+ * exported the service (see [method@Vmstate.Service.export]), which must
+ * be running for the helper to answer. The helper answers nothing else
+ * until the vfunc returns: a helper whose state takes time to gather
+ * implements [vfunc@Vmstate.Service.save_async] instead.
+ *
+ * What an error does: return %NULL with @error set, and the caller gets
+ * a D-Bus error reply carrying the error's message. Its code survives the
+ * bus for %VMSTATE_ERROR and for every other domain registered as a D-Bus
+ * error domain (g_dbus_error_register_error_domain()), and the service
+ * logs it on the helper's side too. [class@Vmstate.Collector] fails
+ * the whole save with an error naming the helper, keeping a
+ * %VMSTATE_ERROR code and reporting any other error as
+ * %VMSTATE_ERROR_HELPER_FAILED. A vfunc that returns %NULL without
+ * setting @error (what a language binding does when an exception
+ * escapes) fails the `Save` too, with %VMSTATE_ERROR_HELPER_FAILED naming
+ * the helper; one that returns a state and sets @error fails, with a
+ * warning.
+ *
+ * The size limit: a state larger than
+ * [property@Vmstate.Service:max-state-size] (1 MiB by default, QEMU's
+ * limit) is never sent, truncated or whole: the `Save` fails with
+ * %VMSTATE_ERROR_STATE_TOO_LARGE.
+ *
+ * Calling this method calls the vfunc, with the same checks on what it
+ * returns.
  *
  * Returns: (transfer full): the state, or %NULL with @error set
  *
@@ -1582,12 +1733,55 @@ vmstate_service_save (VmstateService  *self,
 /**
  * vmstate_service_load:
  * @self: a #VmstateService
- * @state: the state to restore
+ * @state: the state to restore, as the source's save returned it
  * @error: return location for a #GError
  *
- * Calls [vfunc@Vmstate.Service.load]: restores the helper's state. A
- * vfunc that returns %FALSE without setting an error gets an error set
- * here, naming the helper.
+ * Restores the helper's state from the bytes of a `Load` D-Bus call.
+ *
+ * This is the virtual function a helper implements: `load` in C and
+ * Vala, `do_load` in Python, `vfunc_load` in GJS. The service calls it
+ * (through the default [vfunc@Vmstate.Service.load_async]) for every
+ * `Load` call from an allowed peer, on the destination of a migration,
+ * before the VM runs there.
+ *
+ * What it must do: check @state completely, then make it the helper's
+ * state, and return %TRUE. @state is exactly what
+ * [vfunc@Vmstate.Service.save] returned on the source, possibly from an
+ * older version of the helper. Validate it before changing anything: a
+ * failed `Load` fails the incoming migration, and the helper should be
+ * left as it was. After a successful `Load` the service emits
+ * [signal@Vmstate.Service::loaded].
+ *
+ * It must return %TRUE (`true` in GJS and Vala) to succeed. The vfunc
+ * follows the GError rules: %TRUE, or %FALSE with @error set. A GJS
+ * `vfunc_load` that ends without `return true` returns `undefined`, that
+ * is %FALSE, and the `Load` fails; with the Python override a `do_load`
+ * that simply ends has succeeded.
+ *
+ * Where it runs: in the thread-default main context of the thread that
+ * exported the service (see [method@Vmstate.Service.export]), which must
+ * be running for the helper to answer. The helper answers nothing else
+ * until the vfunc returns: a helper that needs time implements
+ * [vfunc@Vmstate.Service.load_async] instead.
+ *
+ * What an error does: the caller gets a D-Bus error reply carrying the
+ * error's message, and its code survives the bus for %VMSTATE_ERROR and
+ * every other domain registered as a D-Bus error domain; the service logs
+ * it on the helper's side too.
+ * [class@Vmstate.Collector]
+ * fails the load with an error naming the helper (%VMSTATE_ERROR_HELPER_FAILED
+ * unless the code was of %VMSTATE_ERROR); QEMU fails the incoming
+ * migration. A vfunc that returns %FALSE without setting @error fails the
+ * `Load` with %VMSTATE_ERROR_HELPER_FAILED naming the helper; one that
+ * returns %TRUE and sets @error fails, with a warning.
+ *
+ * The size limit: a state larger than
+ * [property@Vmstate.Service:max-state-size] (1 MiB by default, QEMU's
+ * limit) never reaches the vfunc: the service refuses the `Load` with
+ * %VMSTATE_ERROR_STATE_TOO_LARGE.
+ *
+ * Calling this method calls the vfunc, with the same checks on what it
+ * returns.
  *
  * Returns: %TRUE on success, %FALSE with @error set
  *
@@ -1622,14 +1816,33 @@ vmstate_service_load (VmstateService  *self,
 /**
  * vmstate_service_save_async:
  * @self: a #VmstateService
- * @cancellable: (nullable): a #GCancellable
+ * @cancellable: (nullable): cancelled when the caller leaves the bus or
+ *   the service is unexported
  * @callback: (scope async): called when the state is ready
  * @user_data: data for @callback
  *
- * Calls [vfunc@Vmstate.Service.save_async]: gets the helper's state
- * without blocking. The service calls this for every Save call it gets,
- * with a @cancellable that is cancelled when the caller leaves the bus
- * or the service is unexported.
+ * Gets the helper's state without blocking: the asynchronous form of
+ * [vfunc@Vmstate.Service.save].
+ *
+ * The service calls this virtual function for every `Save` call from an
+ * allowed peer, in the thread-default main context of the thread that
+ * exported it, and answers the call from
+ * [vfunc@Vmstate.Service.save_finish]. The default implementation calls
+ * [vfunc@Vmstate.Service.save] and completes at once.
+ *
+ * A helper whose state takes time to gather (it asks a kernel, another
+ * process or a worker thread) overrides this and `save_finish` together:
+ * start the work, return, and call @callback later in the same main
+ * context (a #GTask does all of that). Meanwhile the helper keeps
+ * answering its other callers.
+ *
+ * @cancellable is cancelled when the caller leaves the bus (the
+ * collector died or gave up) and when the service is unexported: an
+ * implementation that waits should watch it and stop, since nobody will
+ * read the answer. The rules of [vfunc@Vmstate.Service.save] for the
+ * state and for errors apply to what `save_finish` returns, and so does
+ * the limit of [property@Vmstate.Service:max-state-size] (1 MiB by
+ * default).
  *
  * Since: 1.0
  */
@@ -1651,7 +1864,17 @@ vmstate_service_save_async (VmstateService      *self,
  * @result: the #GAsyncResult given to the callback
  * @error: return location for a #GError
  *
- * Finishes [method@Vmstate.Service.save_async].
+ * Finishes getting the state that [vfunc@Vmstate.Service.save_async]
+ * started, and returns it.
+ *
+ * As a virtual function, it is overridden together with `save_async`,
+ * and gets the #GAsyncResult that `save_async` gave its callback. It
+ * returns the state as [vfunc@Vmstate.Service.save] does: a new #GBytes
+ * of at most [property@Vmstate.Service:max-state-size] bytes, or %NULL
+ * with @error set, which the caller gets as a D-Bus error reply (see
+ * [vfunc@Vmstate.Service.save] for what the error and the state become).
+ * Returning %NULL without setting @error fails the `Save` with
+ * %VMSTATE_ERROR_HELPER_FAILED naming the helper.
  *
  * Returns: (transfer full): the state, or %NULL with @error set
  *
@@ -1683,15 +1906,33 @@ vmstate_service_save_finish (VmstateService  *self,
 /**
  * vmstate_service_load_async:
  * @self: a #VmstateService
- * @state: the state to restore
- * @cancellable: (nullable): a #GCancellable
+ * @state: the state to restore, as the source's save returned it
+ * @cancellable: (nullable): cancelled when the caller leaves the bus or
+ *   the service is unexported
  * @callback: (scope async): called when the state is restored
  * @user_data: data for @callback
  *
- * Calls [vfunc@Vmstate.Service.load_async]: restores the helper's state
- * without blocking. The service calls this for every Load call it gets,
- * with a @cancellable that is cancelled when the caller leaves the bus
- * or the service is unexported.
+ * Restores the helper's state without blocking: the asynchronous form of
+ * [vfunc@Vmstate.Service.load].
+ *
+ * The service calls this virtual function for every `Load` call from an
+ * allowed peer, in the thread-default main context of the thread that
+ * exported it, and answers the call from
+ * [vfunc@Vmstate.Service.load_finish]. The default implementation calls
+ * [vfunc@Vmstate.Service.load] and completes at once.
+ *
+ * A helper that needs time to apply its state overrides this and
+ * `load_finish` together: start the work, return, and call @callback
+ * later in the same main context (a #GTask does all of that). @state is
+ * at most [property@Vmstate.Service:max-state-size] bytes: a larger
+ * `Load` is refused before this is called.
+ *
+ * @cancellable is cancelled when the caller leaves the bus (the
+ * collector died or gave up) and when the service is unexported: an
+ * implementation that waits should watch it. The rules of
+ * [vfunc@Vmstate.Service.load] apply to the outcome: validate before
+ * changing anything, and fail with an error that the caller gets as a
+ * D-Bus error reply.
  *
  * Since: 1.0
  */
@@ -1715,7 +1956,16 @@ vmstate_service_load_async (VmstateService      *self,
  * @result: the #GAsyncResult given to the callback
  * @error: return location for a #GError
  *
- * Finishes [method@Vmstate.Service.load_async].
+ * Finishes restoring the state that [vfunc@Vmstate.Service.load_async]
+ * started.
+ *
+ * As a virtual function, it is overridden together with `load_async`,
+ * and gets the #GAsyncResult that `load_async` gave its callback. It
+ * must return %TRUE when the state was restored (the service then answers
+ * the `Load` and emits [signal@Vmstate.Service::loaded]), or %FALSE with
+ * @error set, which the caller gets as a D-Bus error reply (see
+ * [vfunc@Vmstate.Service.load]). %FALSE without an error fails the `Load`
+ * with %VMSTATE_ERROR_HELPER_FAILED naming the helper.
  *
  * Returns: %TRUE on success, %FALSE with @error set
  *

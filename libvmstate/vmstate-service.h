@@ -23,27 +23,58 @@ G_DECLARE_DERIVABLE_TYPE (VmstateService, vmstate_service, VMSTATE, SERVICE, GOb
 /**
  * VmstateServiceClass:
  * @parent_class: the parent class
- * @save: returns the helper's state, called on the source of a migration
- *   for every Save call; %NULL with an error set on failure
- * @load: restores the helper's state, called on the destination for
- *   every Load call; returns %TRUE on success, or %FALSE with an error
- *   set. %FALSE without an error still fails the Load (with an error
- *   naming the helper), so a GJS `vfunc_load` must `return true`; with
- *   the Python override a `do_load` that simply ends has succeeded
- * @save_async: starts saving the state without blocking; the default
- *   implementation calls @save. Its cancellable is cancelled when the
- *   caller leaves the bus or the service is unexported
- * @save_finish: finishes @save_async
+ * @save: returns the helper's whole state for a `Save` call, on the
+ *   source of a migration; %NULL with an error set on failure. See
+ *   vmstate_service_save()
+ * @load: restores the helper's state from a `Load` call, on the
+ *   destination; returns %TRUE on success, or %FALSE with an error set.
+ *   %FALSE without an error still fails the Load (with an error naming
+ *   the helper), so a GJS `vfunc_load` must `return true`; with the
+ *   Python override a `do_load` that simply ends has succeeded. See
+ *   vmstate_service_load()
+ * @save_async: starts gathering the state without blocking; the default
+ *   calls @save. Its cancellable is cancelled when the caller leaves the
+ *   bus or the service is unexported
+ * @save_finish: returns the state @save_async gathered
  * @load_async: starts restoring the state without blocking; the default
- *   implementation calls @load. Its cancellable is cancelled when the
- *   caller leaves the bus or the service is unexported
- * @load_finish: finishes @load_async
- * @loaded: class closure of the [signal@Vmstate.Service::loaded] signal
+ *   calls @load. Its cancellable is cancelled when the caller leaves the
+ *   bus or the service is unexported
+ * @load_finish: returns whether @load_async restored the state
+ * @loaded: class closure of the [signal@Vmstate.Service::loaded] signal,
+ *   run after a successful Load
  *
- * The class structure of #VmstateService. A subclass implements either
- * @save and @load, or the asynchronous pairs when its state takes time to
- * gather. Every vfunc runs in the thread-default main context of the
- * thread that exported the service.
+ * The class structure of #VmstateService: the virtual functions a helper
+ * implements.
+ *
+ * A helper implements [vfunc@Vmstate.Service.save], which returns its
+ * whole state as bytes, and [vfunc@Vmstate.Service.load], which checks
+ * and restores such a state and returns %TRUE. A helper whose state takes
+ * time to gather or apply implements the asynchronous pairs instead
+ * ([vfunc@Vmstate.Service.save_async] with
+ * [vfunc@Vmstate.Service.save_finish], [vfunc@Vmstate.Service.load_async]
+ * with [vfunc@Vmstate.Service.load_finish]); their defaults call the
+ * synchronous vfuncs. [vfunc@Vmstate.Service.loaded] runs after every
+ * successful Load.
+ *
+ * For all of them:
+ *
+ * - they run in the thread-default main context of the thread that
+ *   exported the service, which must be running for the helper to
+ *   answer;
+ * - an error they set becomes the D-Bus error reply to the `Save` or
+ *   `Load` call, with its message; its code survives for %VMSTATE_ERROR
+ *   and other registered D-Bus error domains;
+ * - a state is at most [property@Vmstate.Service:max-state-size] bytes
+ *   (1 MiB by default, QEMU's limit): a larger one is refused with
+ *   %VMSTATE_ERROR_STATE_TOO_LARGE, never truncated;
+ * - the #GCancellable of the asynchronous ones is cancelled when the
+ *   caller leaves the bus or the service is unexported.
+ *
+ * A Python helper implements `do_save`, `do_load` (and `do_save_async`
+ * and so on), a GJS helper `vfunc_save`, `vfunc_load`, a Vala helper
+ * `public override` methods `save` and `load`. See the guides for
+ * [C](helper-c.html), [Python](helper-python.html),
+ * [GJS](helper-gjs.html) and [Vala](helper-vala.html).
  *
  * Since: 1.0
  */

@@ -7,6 +7,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 
 import os
+import re
 import selectors
 import signal
 import subprocess
@@ -208,3 +209,36 @@ def check_failed_without_error(c, error, helper_id):
     assert "failed without setting an error" in error.message
     (helper,) = c.list_helpers_sync(None)
     assert helper.get_unique_name() in error.message
+
+
+# The snippets of the error domain's reference page (the VmstateError doc
+# comment in libvmstate/vmstate-error.h), run by the tests of each language
+
+def doc_comment_code(source, start, language):
+    """The first ```LANGUAGE block of the doc comment that begins at the
+    first @start in libvmstate/@source, without its ` * ` prefixes."""
+    with open(source_path("libvmstate", source)) as f:
+        text = f.read()
+    begin = text.index(start)
+    comment = text[begin:text.index("*/", begin)]
+    match = re.search(r"^ \* ```%s\n(.*?)^ \* ```" % language, comment, re.S | re.M)
+    assert match, "no %s code in the doc comment %r of %s" % (language, start, source)
+    return re.sub(r"^ \*( |$)", "", match.group(1), flags=re.M)
+
+
+def error_page_snippet(language):
+    """The ```LANGUAGE block of the VmstateError doc comment, `...` left
+    for the caller to replace."""
+    return doc_comment_code("vmstate-error.h", " * VmstateError:", language)
+
+
+def documented_error_names():
+    """{code name: D-Bus error name} as the VmstateError doc comment says."""
+    with open(source_path("libvmstate", "vmstate-error.h")) as f:
+        text = f.read()
+    names = {}
+    for member, doc in re.findall(r"^ \* @VMSTATE_ERROR_([A-Z_]+):(.*?)(?=^ \* @|^ \*$)", text, re.S | re.M):
+        match = re.search(r"On\s+(?:\*\s+)?D-Bus:\s+(?:\*\s+)?`([^`]+)`", doc)
+        assert match, "VMSTATE_ERROR_%s does not give its D-Bus name" % member
+        names[member] = match.group(1)
+    return names

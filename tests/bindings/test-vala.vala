@@ -2,7 +2,8 @@
  *
  * A Vala service (sync and async overrides, errors thrown the Vala way)
  * and a Vala collector using the async API, in one process on a private
- * bus (GTestDBus); the allowed-uids property and its accessors.
+ * bus (GTestDBus); the allowed-uids property and its accessors; a
+ * collector error caught by its code, as the error domain's page shows.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -195,6 +196,24 @@ void test_allowed_uids () {
     assert (uids_of (store.allowed_uids).length == defaults.length);
 }
 
+/* As the VmstateError page says: the domain is Vmstate.Error, and a
+ * catch clause can name the code. */
+void test_catch_error_code () {
+    var matched = false;
+    try {
+        var collector = connect_collector ();
+        collector.set_required_ids ({ "absent" });
+        try {
+            collector.save_sync (null);
+        } catch (Vmstate.Error.MISSING_HELPER e) {
+            matched = "'absent'" in e.message;
+        }
+    } catch (Error e) {
+        error ("not Vmstate.Error.MISSING_HELPER: %s", e.message);
+    }
+    assert (matched);
+}
+
 int main (string[] args) {
     Test.init (ref args);
     bus = new TestDBus (TestDBusFlags.NONE);
@@ -202,6 +221,7 @@ int main (string[] args) {
     Test.add_func ("/vala/service/save-and-load", test_save_and_load);
     Test.add_func ("/vala/service/async-vfuncs", test_async_vfuncs);
     Test.add_func ("/vala/service/allowed-uids", test_allowed_uids);
+    Test.add_func ("/vala/collector/catch-error-code", test_catch_error_code);
     var status = Test.run ();
     bus.down ();
     return status;

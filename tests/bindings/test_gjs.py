@@ -1,12 +1,14 @@
 # test_gjs.py: a helper written in GJS, called by a collector over a
 # private bus: what reaches the collector when the JS code returns true,
 # forgets to, throws a plain Error, throws a GLib.Error, or breaks; a
-# helper that keeps no reference to its service; export_async
+# helper that keeps no reference to its service; export_async; the GJS
+# snippet of the error domain's page against a real collector error
 #
 # SPDX-License-Identifier: LGPL-2.1-or-later
 
 import os
 import shutil
+import signal
 import subprocess
 
 import gi
@@ -16,7 +18,8 @@ gi.require_version("Vmstate", "1.0")
 from gi.repository import GLib, Vmstate  # noqa: E402
 
 from conftest import (TIMEOUT, blob_for, check_failed_without_error,  # noqa: E402
-                      check_kept_without_reference, collector, source_path)
+                      check_kept_without_reference, collector, error_page_snippet,
+                      source_path)
 
 GJS = os.environ.get("GJS") or shutil.which("gjs") or "gjs"
 
@@ -86,8 +89,16 @@ def test_a_js_bug_is_an_error_reply(bus, op):
     assert info.value.matches(Vmstate.error_quark(), Vmstate.Error.HELPER_FAILED)
     # GJS 1.74 says "Expected type struct for Return value but got type
     # 'string'" and "undefined has no properties"
-    assert ("string" if op == "save" else "undefined") in info.value.message
+    detail = "string" if op == "save" else "undefined"
+    assert detail in info.value.message
     assert proc.alive()
+
+    # and the helper says it on its own stderr, naming itself and the call
+    os.kill(proc.pid, signal.SIGTERM)
+    proc.proc.wait(TIMEOUT)
+    logged = [line for line in proc.stderr().splitlines()
+              if "helper 'js' (:" in line and "): %s failed: " % op.capitalize() in line]
+    assert len(logged) == 1 and detail in logged[0], proc.stderr()
 
 
 def test_a_load_that_forgets_to_return_true_fails_clearly(bus):
@@ -119,3 +130,26 @@ def test_allowed_uids_property_and_accessors_agree():
                             stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=TIMEOUT)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == ["OK"]
+
+
+def test_error_page_gjs_snippet_matches_a_collector_error(bus, tmp_path):
+    """The snippet, as written, catches the collector's error for a
+    required helper that is not on the bus; the error is also an
+    instance of Vmstate.Error."""
+    script = tmp_path / "match.js"
+    script.write_text("""import GLib from 'gi://GLib';
+import Vmstate from 'gi://Vmstate?version=1.0';
+const collector = Vmstate.Collector.new_for_address_sync(ARGV[0], null);
+collector.set_required_ids(['absent']);
+let matched = false;
+""" + error_page_snippet("js").replace(
+        "...", "{ matched = true; print(`MATCHED ${e instanceof Vmstate.Error} ${e.message}`); }") + """
+if (!matched)
+    print('NOT MATCHED');
+""")
+    result = subprocess.run([GJS, "-m", str(script), bus.address], stdin=subprocess.DEVNULL,
+                            capture_output=True, text=True, timeout=TIMEOUT)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("MATCHED true "), result.stdout + result.stderr
+    assert "'absent'" in lines[0]

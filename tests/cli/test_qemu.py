@@ -8,13 +8,17 @@
 import hashlib
 import json
 import os
+import re
+import shlex
 import shutil
 import socket
+import subprocess
+import textwrap
 import time
 
 import pytest
 
-from conftest import TIMEOUT, Bus, make_state, run
+from conftest import SOURCE_ROOT, TIMEOUT, VMSTATE, Bus, make_state, run
 
 QEMU = os.environ.get('QEMU', shutil.which('qemu-system-x86_64') or 'qemu-system-x86_64')
 
@@ -197,3 +201,55 @@ def test_inspect_walks_a_full_pc_stream(processes, tmp_path, machine):
     assert doc['entries'] == [{'id': 'x', 'size': len(state),
                                'sha256': hashlib.sha256(state).hexdigest(),
                                'preview': state[:64].hex()}]
+
+
+def qemu_flow_blocks():
+    """The code blocks of "The whole flow with QEMU" in
+    doc/qemu-libvirt.md, in order, without their indentation."""
+    with open(os.path.join(SOURCE_ROOT, 'doc', 'qemu-libvirt.md')) as f:
+        text = f.read()
+    section = text.split('## The whole flow with QEMU', 1)[1].split('\n## ', 1)[0]
+    return [textwrap.dedent(b) for b in
+            re.findall(r'^ *```[a-z]*\n(.*?)^ *```', section, re.S | re.M)]
+
+
+@pytest.mark.skipif(shutil.which(QEMU) is None, reason='qemu-system-x86_64 is not installed')
+def test_the_documented_qemu_flow_runs(tmp_path):
+    """The commands of doc/qemu-libvirt.md, as written (in a temporary
+    directory instead of /run/vm1, QEMU with `-machine none`): a bus,
+    a helper, QEMU with the doubled commas, the migration to a file, the
+    wait for cat and vmstate inspect, whose output the page shows."""
+    bus, serve, qemu, migrate, wait, inspect = qemu_flow_blocks()[:6]
+    assert migrate.startswith('(qemu) migrate "exec:cat > ')
+    assert inspect.startswith('$ vmstate inspect ')
+    vm = str(tmp_path / 'vm1')
+    script = '\n'.join([
+        'set -e',
+        'export PATH=%s:"$PATH"' % shlex.quote(os.path.dirname(VMSTATE)),
+        'pids=; trap \'kill $pids 2>/dev/null\' EXIT',
+        bus, 'pids="$pids $!"',
+        "printf 'counter state\\n' > /run/vm1/counter.state",
+        serve, 'pids="$pids $!"',
+        'until vmstate list --address "$ADDR" 2>/dev/null | grep -q counter; do sleep 0.1; done',
+        # the monitor reads the migrate command, then quit once the file
+        # is there (a wait bounded, in case QEMU fails)
+        '{ echo %s; timeout %d sh -c %s; echo quit; } | timeout %d %s' % (
+            shlex.quote(migrate[len('(qemu) '):].strip()), TIMEOUT,
+            shlex.quote(wait.strip()), TIMEOUT,
+            qemu.replace('...', '-machine none -nodefaults -display none -S')
+                .replace('\\\n', ' ').replace('qemu-system-x86_64', shlex.quote(QEMU))),
+        inspect.splitlines()[0][len('$ '):],
+    ]).replace('/run/vm1', vm)
+    r = subprocess.run(['bash', '-c', script], capture_output=True, text=True,
+                       timeout=3 * TIMEOUT, stdin=subprocess.DEVNULL)
+    assert r.returncode == 0, r.stdout + r.stderr
+    shown = inspect.replace('/run/vm1', vm).splitlines()[1:]
+    printed = r.stdout.splitlines()
+    assert shown[0] in printed, r.stdout
+    printed = printed[printed.index(shown[0]):]
+    assert len(printed) == len(shown), r.stdout
+    for line, doc_line in zip(printed, shown):
+        if doc_line.endswith('...'):  # the page shortens the sha256
+            assert line.startswith(doc_line[:-3]), r.stdout
+        else:
+            assert line == doc_line, r.stdout
