@@ -153,6 +153,7 @@
 
 #include "vmstate-error.h"
 #include "vmstate-service.h"
+#include "vmstate-service-private.h"
 #include "vmstate-util-private.h"
 
 /* RequestName's answers (the D-Bus specification). */
@@ -262,7 +263,8 @@ vmstate_service_get_property (GObject    *object,
       g_value_set_variant (value, priv->allowed_uids);
       break;
     default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      if (!_vmstate_service_run_get_property (self, prop_id - N_PROPS, value))
+        G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
 }
 
@@ -273,12 +275,11 @@ vmstate_service_set_property (GObject      *object,
                               GParamSpec   *pspec)
 {
   VmstateService *self = VMSTATE_SERVICE (object);
-  VmstateServicePrivate *priv = vmstate_service_get_instance_private (self);
 
   switch (prop_id)
     {
     case PROP_ID:
-      priv->id = g_value_dup_string (value);
+      vmstate_service_set_id (self, g_value_get_string (value));
       break;
     case PROP_MAX_STATE_SIZE:
       vmstate_service_set_max_state_size (self, g_value_get_uint (value));
@@ -287,7 +288,8 @@ vmstate_service_set_property (GObject      *object,
       vmstate_service_set_allowed_uids (self, g_value_get_variant (value));
       break;
     default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      if (!_vmstate_service_run_set_property (self, prop_id - N_PROPS, value))
+        G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
 }
 
@@ -423,17 +425,19 @@ vmstate_service_class_init (VmstateServiceClass *klass)
   klass->load_finish = vmstate_service_real_load_finish;
 
   /**
-   * VmstateService:id:
+   * VmstateService:id: (getter get_id) (setter set_id)
    *
    * The helper's Id, unique on its bus: 1 to 255 bytes of UTF-8. QEMU's
    * `id-list` and [property@Vmstate.Collector:required-ids] name helpers
-   * by it, and it keys the helper's entry in the migration blob.
+   * by it, and it keys the helper's entry in the migration blob. It can
+   * be changed until the service is exported (`--dbus-id` of
+   * [method@Vmstate.Service.run] does), not while it is.
    *
    * Since: 1.0
    */
   properties[PROP_ID] =
     g_param_spec_string ("id", NULL, NULL, NULL,
-                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY |
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY |
                          G_PARAM_STATIC_STRINGS);
 
   /**
@@ -482,6 +486,7 @@ vmstate_service_class_init (VmstateServiceClass *klass)
                           G_PARAM_STATIC_STRINGS);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
+  _vmstate_service_run_class_init (klass, N_PROPS);
 
   /**
    * VmstateService::loaded:
@@ -544,7 +549,7 @@ vmstate_service_init (VmstateService *self)
 }
 
 /**
- * vmstate_service_get_id:
+ * vmstate_service_get_id: (get-property id)
  * @self: a #VmstateService
  *
  * Gets the helper's Id.
@@ -562,6 +567,35 @@ vmstate_service_get_id (VmstateService *self)
 
   priv = vmstate_service_get_instance_private (self);
   return priv->id;
+}
+
+/**
+ * vmstate_service_set_id: (set-property id)
+ * @self: a #VmstateService
+ * @id: (nullable): the helper's Id
+ *
+ * Sets [property@Vmstate.Service:id]. The Id cannot change while the
+ * service is exported (collectors and QEMU know the helper by it): doing
+ * so is a programming error.
+ *
+ * Since: 1.0
+ */
+void
+vmstate_service_set_id (VmstateService *self,
+                        const char     *id)
+{
+  VmstateServicePrivate *priv;
+
+  g_return_if_fail (VMSTATE_IS_SERVICE (self));
+
+  priv = vmstate_service_get_instance_private (self);
+  g_return_if_fail (priv->connection == NULL);
+
+  if (g_strcmp0 (priv->id, id) == 0)
+    return;
+  g_free (priv->id);
+  priv->id = g_strdup (id);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ID]);
 }
 
 /**

@@ -168,4 +168,48 @@ gboolean         vmstate_service_load_finish        (VmstateService       *self,
                                                      GAsyncResult         *result,
                                                      GError              **error);
 
+VMSTATE_AVAILABLE_IN_ALL
+void             vmstate_service_set_id             (VmstateService   *self,
+                                                     const char       *id);
+
+/* The helper runtime (vmstate-service-run.c) */
+
+VMSTATE_AVAILABLE_IN_ALL
+int              vmstate_service_run                (VmstateService   *self,
+                                                     int               argc,
+                                                     char            **argv);
+VMSTATE_AVAILABLE_IN_ALL
+void             vmstate_service_quit               (VmstateService   *self,
+                                                     int               exit_status);
+VMSTATE_AVAILABLE_IN_ALL
+void             vmstate_service_add_option_group   (VmstateService   *self,
+                                                     GOptionGroup     *group);
+VMSTATE_AVAILABLE_IN_ALL
+void             vmstate_service_add_main_option    (VmstateService   *self,
+                                                     const char       *long_name,
+                                                     char              short_name,
+                                                     GOptionFlags      flags,
+                                                     GOptionArg        arg,
+                                                     const char       *description,
+                                                     const char       *arg_description);
+VMSTATE_AVAILABLE_IN_ALL
+GVariantDict    *vmstate_service_get_options        (VmstateService   *self);
+VMSTATE_AVAILABLE_IN_ALL
+const char      *vmstate_service_get_helper_type    (VmstateService   *self);
+VMSTATE_AVAILABLE_IN_ALL
+void             vmstate_service_set_helper_type    (VmstateService   *self,
+                                                     const char       *helper_type);
+VMSTATE_AVAILABLE_IN_ALL
+void             vmstate_service_add_feature        (VmstateService   *self,
+                                                     const char       *feature);
+VMSTATE_AVAILABLE_IN_ALL
+char           **vmstate_service_dup_features       (VmstateService   *self);
+VMSTATE_AVAILABLE_IN_ALL
+gboolean         vmstate_service_get_incoming       (VmstateService   *self);
+VMSTATE_AVAILABLE_IN_ALL
+guint            vmstate_service_get_incoming_timeout_msec (VmstateService *self);
+VMSTATE_AVAILABLE_IN_ALL
+void             vmstate_service_set_incoming_timeout_msec (VmstateService *self,
+                                                            guint           timeout_msec);
+
 G_END_DECLS

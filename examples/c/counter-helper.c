@@ -1,18 +1,18 @@
 /* counter-helper.c: a libvmstate helper whose state is a counter
  *
- * Usage: counter-helper ADDRESS ID [COUNT]
+ * Usage: counter-helper --dbus-address=ADDRESS [--dbus-id=ID] [--count=COUNT]
  *
- * Connects to the VM's private bus at ADDRESS, exports a helper named ID
- * whose state is COUNT (default 0) as decimal text, prints "READY", and
- * prints "LOADED <count>" whenever a migration restores its counter. It
- * exits on SIGINT, SIGTERM, or when the bus goes away.
+ * Joins the VM's private bus at ADDRESS as a helper named ID (default
+ * "counter") whose state is COUNT (default 0) as decimal text, prints
+ * "READY", and prints "LOADED <count>" whenever a migration restores its
+ * counter. vmstate_service_run() gives it libvirt's command line (see
+ * --help); it exits on SIGINT, SIGTERM, or when the bus goes away.
  *
  * Build: cc counter-helper.c $(pkg-config --cflags --libs libvmstate-1.0)
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 
-#include <glib-unix.h>
 #include <libvmstate/libvmstate.h>
 #include <stdio.h>
 #include <string.h>
@@ -61,48 +61,26 @@ counter_service_init (CounterService *self)
 {
 }
 
-static gboolean
-quit (gpointer loop)
+static void
+on_ready (VmstateService *service)
 {
-  g_main_loop_quit (loop);
-  return G_SOURCE_REMOVE;
+  printf ("READY\n");
 }
 
 int
 main (int argc, char **argv)
 {
-  g_autoptr(GMainLoop) loop = g_main_loop_new (NULL, FALSE);
-  g_autoptr(GDBusConnection) connection = NULL;
-  g_autoptr(CounterService) service = NULL;
-  g_autoptr(GError) error = NULL;
+  g_autoptr(CounterService) service = g_object_new (COUNTER_TYPE_SERVICE, "id", "counter", NULL);
+  const GOptionEntry entries[] = {
+    { "count", 0, 0, G_OPTION_ARG_INT64, &service->count, "The counter's start", "COUNT" },
+    G_OPTION_ENTRY_NULL
+  };
+  GOptionGroup *group = g_option_group_new ("counter", "Counter options", "Show counter options", NULL, NULL);
 
-  if (argc < 3)
-    {
-      fprintf (stderr, "usage: %s ADDRESS ID [COUNT]\n", argv[0]);
-      return 2;
-    }
   setvbuf (stdout, NULL, _IOLBF, 0);
-
-  connection = g_dbus_connection_new_for_address_sync (argv[1],
-                                                       G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
-                                                       G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
-                                                       NULL, NULL, &error);
-  service = g_object_new (COUNTER_TYPE_SERVICE, "id", argv[2], NULL);
-  if (argc > 3)
-    service->count = g_ascii_strtoull (argv[3], NULL, 10);
-  /* The export takes a reference of its own: the service stays exported
-   * until vmstate_service_unexport() or until the connection closes. */
-  if (connection == NULL || !vmstate_service_export (VMSTATE_SERVICE (service), connection, &error))
-    {
-      fprintf (stderr, "counter-helper: %s\n", error->message);
-      return 1;
-    }
-  printf ("READY\n");
-
-  g_unix_signal_add (SIGINT, quit, loop);
-  g_unix_signal_add (SIGTERM, quit, loop);
-  g_signal_connect_swapped (connection, "closed", G_CALLBACK (g_main_loop_quit), loop);
-  g_main_loop_run (loop);
-  vmstate_service_unexport (VMSTATE_SERVICE (service));  /* leave the bus */
-  return 0;
+  g_option_group_add_entries (group, entries);
+  vmstate_service_add_option_group (VMSTATE_SERVICE (service), group);
+  g_signal_connect (service, "ready", G_CALLBACK (on_ready), NULL);
+  /* parses the command line, joins the bus, serves until SIGTERM */
+  return vmstate_service_run (VMSTATE_SERVICE (service), argc, argv);
 }

@@ -1,17 +1,16 @@
 #!/usr/bin/gjs -m
 // counter-helper.js: a libvmstate helper whose state is a counter
 //
-// Usage: gjs -m counter-helper.js ADDRESS ID [COUNT]
+// Usage: gjs -m counter-helper.js --dbus-address=ADDRESS [--dbus-id=ID] [--count=COUNT]
 //
-// Exports a helper named ID on the VM's private bus at ADDRESS, whose
-// state is COUNT (default 0) as decimal text; prints "READY", then
-// "LOADED <count>" whenever a migration restores the counter. It exits on
-// SIGINT or SIGTERM, leaving the bus, or when the bus goes away.
+// Joins the VM's private bus at ADDRESS as a helper named ID (default
+// "counter") whose state is COUNT (default 0) as decimal text; prints
+// "READY", then "LOADED <count>" whenever a migration restores the counter.
+// It exits on SIGINT or SIGTERM, leaving the bus, or when the bus goes away.
 //
 // SPDX-License-Identifier: LGPL-2.1-or-later
 
 import GLib from 'gi://GLib';
-import Gio from 'gi://Gio';
 import GObject from 'gi://GObject';
 import Vmstate from 'gi://Vmstate?version=1.0';
 import System from 'system';
@@ -33,24 +32,12 @@ class Counter extends Vmstate.Service {
     }
 });
 
-if (ARGV.length < 2) {
-    printerr('usage: counter-helper.js ADDRESS ID [COUNT]');
-    System.exit(2);
-}
-const [address, id, count = '0'] = ARGV;
-const connection = Gio.DBusConnection.new_for_address_sync(address,
-    Gio.DBusConnectionFlags.AUTHENTICATION_CLIENT |
-    Gio.DBusConnectionFlags.MESSAGE_BUS_CONNECTION, null, null);
-const counter = new Counter({id});
-counter.count = Number(count);
-// The export keeps the service (and its JS object) alive until unexport()
-// or until the connection closes: no reference needs to be kept.
-counter.export(connection);
-print('READY');
-
-const loop = new GLib.MainLoop(null, false);
-for (const signum of [2, 15])  // SIGINT, SIGTERM
-    GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signum, () => loop.quit());
-connection.connect('closed', () => loop.quit());
-loop.run();
-counter.unexport();  // leave the bus
+const counter = new Counter({id: 'counter'});
+counter.add_main_option('count', 0, GLib.OptionFlags.NONE, GLib.OptionArg.INT64,
+    "The counter's start", 'COUNT');
+counter.connect('ready', () => {  // on the bus: heavy initialisation goes here
+    counter.count = Number(counter.get_options().lookup_value('count', null)?.unpack() ?? 0);
+    print('READY');
+});
+// parses the command line, joins the bus, serves until SIGINT or SIGTERM
+System.exit(counter.run([System.programInvocationName, ...ARGV]));

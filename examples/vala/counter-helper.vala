@@ -1,10 +1,10 @@
 /* counter-helper.vala: a libvmstate helper whose state is a counter
  *
- * Usage: counter-helper-vala ADDRESS ID [COUNT]
+ * Usage: counter-helper-vala --dbus-address=ADDRESS [--dbus-id=ID] [--count=COUNT]
  *
- * Exports a helper named ID on the VM's private bus at ADDRESS, whose
- * state is COUNT (default 0) as decimal text; prints "READY", then
- * "LOADED <count>" whenever a migration restores the counter.
+ * Joins the VM's private bus at ADDRESS as a helper named ID (default
+ * "counter") whose state is COUNT (default 0) as decimal text; prints
+ * "READY", then "LOADED <count>" whenever a migration restores the counter.
  *
  * Build: valac --pkg libvmstate-1.0 counter-helper.vala
  *
@@ -14,9 +14,8 @@
 class Counter : Vmstate.Service {
     public uint64 count;
 
-    public Counter (string id, uint64 count) {
-        Object (id: id);
-        this.count = count;
+    public Counter () {
+        Object (id: "counter");
     }
 
     public override Bytes save () throws Error {
@@ -37,28 +36,14 @@ class Counter : Vmstate.Service {
 }
 
 int main (string[] args) {
-    if (args.length < 3) {
-        stderr.printf ("usage: %s ADDRESS ID [COUNT]\n", args[0]);
-        return 2;
-    }
-    var loop = new MainLoop ();
-    try {
-        var connection = new DBusConnection.for_address_sync (args[1],
-            DBusConnectionFlags.AUTHENTICATION_CLIENT | DBusConnectionFlags.MESSAGE_BUS_CONNECTION);
-        var counter = new Counter (args[2], args.length > 3 ? uint64.parse (args[3]) : 0);
-        /* exported, counter stays alive until unexport () or until the
-         * connection closes */
-        counter.export (connection);
+    var counter = new Counter ();
+    counter.add_main_option ("count", 0, OptionFlags.NONE, OptionArg.INT64, "The counter's start", "COUNT");
+    counter.ready.connect (() => {  /* on the bus: heavy initialisation goes here */
+        var count = counter.get_options ().lookup_value ("count", VariantType.INT64);
+        counter.count = count != null ? count.get_int64 () : 0;
         print ("READY\n");
         stdout.flush ();
-        Unix.signal_add (2, () => { loop.quit (); return Source.REMOVE; });
-        Unix.signal_add (15, () => { loop.quit (); return Source.REMOVE; });
-        connection.on_closed.connect (() => loop.quit ());
-        loop.run ();
-        counter.unexport ();  /* leave the bus */
-    } catch (Error e) {
-        stderr.printf ("counter-helper: %s\n", e.message);
-        return 1;
-    }
-    return 0;
+    });
+    /* parses the command line, joins the bus, serves until SIGTERM */
+    return counter.run (args);
 }

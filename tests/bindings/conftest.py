@@ -45,11 +45,11 @@ BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Config
 class Process:
     """A child process whose stdout is read line by line with a timeout."""
 
-    def __init__(self, argv, env=None, name=None):
+    def __init__(self, argv, env=None, name=None, **popen_args):
         self.name = name or os.path.basename(argv[0])
         self.argv = argv
         self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, env=env)
+                                     stderr=subprocess.PIPE, env=env, **popen_args)
         self.pid = self.proc.pid
         self._buf = b""
         self.lines = []

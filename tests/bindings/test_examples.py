@@ -27,6 +27,12 @@ def helper_argv(lang):
     }[lang]
 
 
+def helper_cmd(lang, address, helper_id, count=None):
+    """A counter helper's command line, the libvirt way."""
+    argv = helper_argv(lang) + ["--dbus-address=" + address, "--dbus-id", helper_id]
+    return argv + (["--count=%d" % count] if count is not None else [])
+
+
 def collector_argv(lang):
     return {
         "c": [build_path("examples", "collector")],
@@ -50,14 +56,14 @@ def blob_states(path):
 def test_migrate_counter(new_bus, tmp_path, helper, collector):
     blob = str(tmp_path / "blob")
     source, dest = new_bus(), new_bus()
-    source.start(helper_argv(helper) + [source.address, "counter", "41"])
-    source.start(helper_argv(helper) + [source.address, "other", "7"])
+    source.start(helper_cmd(helper, source.address, "counter", 41))
+    source.start(helper_cmd(helper, source.address, "other", 7))
 
     source.run(collector_argv(collector) + [source.address, "save", blob])
     assert blob_states(blob) == {"counter": b"41", "other": b"7"}
 
-    fresh = dest.start(helper_argv(helper) + [dest.address, "counter"])
-    other = dest.start(helper_argv(helper) + [dest.address, "other"])
+    fresh = dest.start(helper_cmd(helper, dest.address, "counter"))
+    other = dest.start(helper_cmd(helper, dest.address, "other"))
     dest.run(collector_argv(collector) + [dest.address, "load", blob])
     assert fresh.read_line() == "LOADED 41"
     assert other.read_line() == "LOADED 7"
@@ -74,17 +80,17 @@ def test_across_languages(new_bus, tmp_path, helper):
     target = HELPERS[(HELPERS.index(helper) + 1) % len(HELPERS)]
     blob = str(tmp_path / "blob")
     source, dest = new_bus(), new_bus()
-    source.start(helper_argv(helper) + [source.address, "counter", "12345"])
+    source.start(helper_cmd(helper, source.address, "counter", 12345))
     source.run(collector_argv("c") + [source.address, "save", blob])
-    fresh = dest.start(helper_argv(target) + [dest.address, "counter"])
+    fresh = dest.start(helper_cmd(target, dest.address, "counter"))
     dest.run(collector_argv("python") + [dest.address, "load", blob])
     assert fresh.read_line() == "LOADED 12345"
 
 
 @pytest.mark.parametrize("collector", COLLECTORS)
 def test_collector_list(bus, collector):
-    a = bus.start(helper_argv("c") + [bus.address, "b-helper"])
-    b = bus.start(helper_argv("c") + [bus.address, "a-helper"])
+    a = bus.start(helper_cmd("c", bus.address, "b-helper"))
+    b = bus.start(helper_cmd("c", bus.address, "a-helper"))
     out = bus.run(collector_argv(collector) + [bus.address, "list"]).stdout.splitlines()
     assert [line.split()[0] for line in out] == ["a-helper", "b-helper"]
     assert all(line.split()[1].startswith(":") for line in out)
@@ -109,7 +115,7 @@ def test_helper_rejects_a_bad_state(bus, tmp_path, helper):
     path = tmp_path / "bad"
     path.write_bytes(blob.to_bytes().get_data())
 
-    proc = bus.start(helper_argv(helper) + [bus.address, "counter", "3"])
+    proc = bus.start(helper_cmd(helper, bus.address, "counter", 3))
     result = bus.run(collector_argv("python") + [bus.address, "load", str(path)], check=False)
     assert result.returncode != 0
     assert "counter" in result.stderr
@@ -124,7 +130,7 @@ def test_helper_rejects_a_bad_state(bus, tmp_path, helper):
 
 @pytest.mark.parametrize("collector", COLLECTORS)
 def test_collector_reports_errors(bus, tmp_path, collector):
-    bus.start(helper_argv("c") + [bus.address, "counter"])
+    bus.start(helper_cmd("c", bus.address, "counter"))
     missing = str(tmp_path / "missing")
     result = bus.run(collector_argv(collector) + [bus.address, "load", missing], check=False)
     assert result.returncode == 1

@@ -270,13 +270,14 @@ def test_c_examples_migrate_into_python_and_gjs(tree, c_examples, new_bus, tmp_p
     env = tree.env()
     blob = str(tmp_path / "blob")
     source, dest = new_bus(), new_bus()
-    source.start([c_examples["counter-helper"], source.address, "counter", "99"], env=env)
+    source.start([c_examples["counter-helper"], "--dbus-address=" + source.address, "--count=99"],
+                 env=env)
     source.run([c_examples["collector"], source.address, "save", blob], env=env)
 
     python = dest.start(["/usr/bin/python3", source_path("examples", "python", "counter-helper.py"),
-                         dest.address, "counter"], env=env)
+                         "--dbus-address=" + dest.address], env=env)
     gjs = dest.start([GJS, "-m", source_path("examples", "gjs", "counter-helper.js"),
-                      dest.address, "other"], env=env)
+                      "--dbus-address=" + dest.address, "--dbus-id=other"], env=env)
     dest.run([c_examples["collector"], dest.address, "load", blob], env=env)
     assert python.read_line() == "LOADED 99"
     assert gjs.alive()  # "other" is not in the blob: not loaded
@@ -335,7 +336,7 @@ def test_vala_example_builds_with_the_installed_vapi(tree, tmp_path, new_bus):
                     "-X", "-w", "-o", exe, source_path("examples", "vala", "counter-helper.vala")],
                    env=tree.env(), check=True, cwd=str(tmp_path), timeout=300)
     bus = new_bus()
-    bus.start([exe, bus.address, "counter", "8"], env=tree.env())
+    bus.start([exe, "--dbus-address=" + bus.address, "--count=8"], env=tree.env())
     out = bus.run(["/usr/bin/python3", source_path("examples", "python", "collector.py"),
                    bus.address, "list"], env=tree.env()).stdout
     assert out.split()[0] == "counter"

@@ -25,16 +25,19 @@ The override wraps ``do_save`` and ``do_load`` of every subclass so that:
   cause instead of a silent failure (PyGObject alone hands a plain
   exception to C as a failure without an error, and prints it).
 
-``Vmstate.Service.run(address)`` exports the service on the bus at
-``address`` and runs a main loop until SIGINT/SIGTERM.
+``Vmstate.Service.run(argv=None)`` runs the helper the way libvirt runs
+it (``vmstate_service_run()``): it parses ``argv`` (default
+``sys.argv``: ``--dbus-address=ADDR``, ``--dbus-id``, ``--dbus-incoming``,
+``--exit-with-parent``, ``--print-capabilities`` and the options added
+with ``add_main_option()``), joins the bus, serves until SIGTERM or
+SIGINT and returns the exit status for ``sys.exit()``.
 """
 
 import functools
 import logging
-import signal
 import sys
 
-from gi.repository import GLib, Gio
+from gi.repository import GLib
 
 from ..importer import modules
 from ..overrides import override
@@ -113,30 +116,18 @@ class Service(Vmstate.Service):
             if fn is not None and not getattr(fn, "_vmstate_wrapped", False):
                 setattr(cls, name, wrap(fn))
 
-    def run(self, address=None):
-        """Connect to the bus at ``address`` (default: the
-        ``DBUS_SESSION_BUS_ADDRESS`` environment variable), export the
-        service and run a main loop until SIGINT or SIGTERM. Returns the
-        exit status for ``sys.exit``."""
-        import os
-        address = address or os.environ.get("DBUS_SESSION_BUS_ADDRESS")
-        if not address:
-            raise ValueError("no bus address given and DBUS_SESSION_BUS_ADDRESS is not set")
-        flags = (Gio.DBusConnectionFlags.AUTHENTICATION_CLIENT |
-                 Gio.DBusConnectionFlags.MESSAGE_BUS_CONNECTION)
-        connection = Gio.DBusConnection.new_for_address_sync(address, flags, None, None)
-        self.export(connection)
-        loop = GLib.MainLoop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, signum, loop.quit)
-        connection.connect("closed", lambda *args: loop.quit())
-        try:
-            loop.run()
-        finally:
-            self.unexport()
-            if not connection.is_closed():
-                connection.close_sync(None)
-        return 0
+    def run(self, argv=None):
+        """Run the helper as libvirt runs it, with the command line
+        ``argv`` (default ``sys.argv``, the program's name first): see
+        ``vmstate_service_run()``. Returns the exit status for
+        ``sys.exit()``: 0 after SIGTERM or SIGINT, 1 when the bus
+        connection closes, 2 for a usage error."""
+        if argv is None:
+            argv = sys.argv
+        if isinstance(argv, (str, bytes)):
+            raise TypeError("run() takes the command line as a list, such as sys.argv, "
+                            "not %r (give the bus as --dbus-address=ADDRESS)" % (argv,))
+        return super().run(list(argv))
 
 
 Service = override(Service)
