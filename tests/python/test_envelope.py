@@ -229,3 +229,19 @@ def test_properties_defaults():
     assert s.props.compress is False
     assert s.props.max_uncompressed_size == 64 * MiB
     assert s.get_loading_version() == 0
+
+
+def test_guide_quotes_this_file():
+    """doc/evolving.md's Python upgrade and GVariant blocks are this code."""
+    import os
+    import re
+    root = os.environ["VMSTATE_SOURCE_ROOT"]
+    with open(os.path.join(root, "doc", "evolving.md")) as f:
+        blocks = re.findall(r"^```python\n(.*?)^```", f.read(), re.S | re.M)
+    with open(__file__) as f:
+        here = {line.rstrip() for line in f}
+    quoted = [b for b in blocks if "class FirewallV2" in b or "class Typed" in b]
+    assert len(quoted) == 2
+    missing = [line for b in quoted for line in b.splitlines()
+               if line.strip() and line.rstrip() not in here]
+    assert missing == []
