@@ -23,7 +23,7 @@
 #include <string.h>
 #include <zstd.h>
 
-#include "../libvmstate/vmstate-crc32c.h"
+#include "../libvmstate/vmstate-crc32c-private.h"
 #include "vmstate-bench-conntrack.h"
 
 #define MiB (1024.0 * 1024.0)

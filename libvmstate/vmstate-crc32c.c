@@ -11,7 +11,7 @@
 
 #include <string.h>
 
-#include "vmstate-crc32c.h"
+#include "vmstate-crc32c-private.h"
 
 #define CRC32C_POLY 0x82F63B78u  /* reflected 0x1EDC6F41 */
 

@@ -65,7 +65,7 @@
 #include <zstd.h>
 #include <zstd_errors.h>
 
-#include "vmstate-crc32c.h"
+#include "vmstate-crc32c-private.h"
 #include "vmstate-error.h"
 #include "vmstate-envelope.h"
 #include "vmstate-envelope-private.h"

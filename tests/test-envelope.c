@@ -8,7 +8,7 @@
 #include <zstd.h>
 
 #include "vmstate-test-util.h"
-#include "../libvmstate/vmstate-crc32c.h"
+#include "../libvmstate/vmstate-crc32c-private.h"
 #include "../bench/vmstate-bench-conntrack.h"
 
 #define MiB (1024 * 1024)

@@ -1,4 +1,4 @@
-/* vmstate-crc32c.h: CRC-32C (Castagnoli), the envelope's checksum
+/* vmstate-crc32c-private.h: CRC-32C (Castagnoli), the envelope's checksum
  *
  * Private to libvmstate; also compiled into the benchmark and the tests.
  *
