@@ -15,6 +15,7 @@
 #include <glib-unix.h>
 #include <libvmstate/libvmstate.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include "../tests/vmstate-test-pattern.h"
@@ -168,6 +169,17 @@ main (int argc, char **argv)
   service->state = vmstate_test_pattern_new (opt_state_size, opt_state_seed);
   vmstate_service_set_max_state_size (VMSTATE_SERVICE (service),
                                       MAX (g_bytes_get_size (service->state), 1024 * 1024));
+  /* Issue 13: envelopes, for bench/bench-envelope.py */
+  if (g_getenv ("VMSTATE_BENCH_STATE_VERSION") != NULL)
+    {
+      g_object_set (service,
+                    "state-version", (guint) atoi (g_getenv ("VMSTATE_BENCH_STATE_VERSION")),
+                    "compress", g_getenv ("VMSTATE_BENCH_COMPRESS") != NULL,
+                    NULL);
+      vmstate_service_set_max_state_size (VMSTATE_SERVICE (service),
+                                          MAX (g_bytes_get_size (service->state) + VMSTATE_ENVELOPE_HEADER_SIZE,
+                                               1024 * 1024));
+    }
   if (!vmstate_service_export (VMSTATE_SERVICE (service), connection, &error))
     {
       g_printerr ("cannot export: %s\n", error->message);

@@ -13,6 +13,7 @@
 # include "vmstate-enums.h"
 # include "vmstate-error.h"
 # include "vmstate-blob.h"
+# include "vmstate-envelope.h"
 # include "vmstate-helper.h"
 # include "vmstate-service.h"
 # include "vmstate-collector.h"

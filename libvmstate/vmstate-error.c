@@ -23,9 +23,14 @@ static const GDBusErrorEntry vmstate_error_entries[] = {
   { VMSTATE_ERROR_BAD_REPLY, "org.libvmstate.Error.BadReply" },
   { VMSTATE_ERROR_NOT_SUPPORTED, "org.libvmstate.Error.NotSupported" },
   { VMSTATE_ERROR_EXPORTED, "org.libvmstate.Error.Exported" },
+  { VMSTATE_ERROR_NOT_ENVELOPE, "org.libvmstate.Error.NotEnvelope" },
+  { VMSTATE_ERROR_INVALID_ENVELOPE, "org.libvmstate.Error.InvalidEnvelope" },
+  { VMSTATE_ERROR_BAD_CHECKSUM, "org.libvmstate.Error.BadChecksum" },
+  { VMSTATE_ERROR_VERSION_TOO_NEW, "org.libvmstate.Error.VersionTooNew" },
+  { VMSTATE_ERROR_VERSION_TOO_OLD, "org.libvmstate.Error.VersionTooOld" },
 };
 
-G_STATIC_ASSERT (G_N_ELEMENTS (vmstate_error_entries) == VMSTATE_ERROR_EXPORTED + 1);
+G_STATIC_ASSERT (G_N_ELEMENTS (vmstate_error_entries) == VMSTATE_ERROR_VERSION_TOO_OLD + 1);
 
 /**
  * vmstate_error_quark:

@@ -77,6 +77,32 @@ G_BEGIN_DECLS
  * @VMSTATE_ERROR_EXPORTED: the service is already exported, or another
  *   object is exported at `/org/qemu/VMState1` on that connection. On
  *   D-Bus: `org.libvmstate.Error.Exported`.
+ * @VMSTATE_ERROR_NOT_ENVELOPE: a state is not a libvmstate envelope (it
+ *   does not start with the envelope's magic) where one is expected: a
+ *   `Load` sent to a service with a
+ *   [property@Vmstate.Service:state-version] (and a
+ *   [property@Vmstate.Service:min-state-version] above 0), or
+ *   [ctor@Vmstate.Envelope.new_from_bytes]. Usually a raw state from a
+ *   helper that does not use envelopes. On D-Bus:
+ *   `org.libvmstate.Error.NotEnvelope`.
+ * @VMSTATE_ERROR_INVALID_ENVELOPE: an envelope is malformed: truncated
+ *   (shorter than its header says), followed by bytes its header does not
+ *   account for, of an unknown envelope format, with unknown flags, or
+ *   with compressed data that does not inflate to exactly the length its
+ *   header gives. On D-Bus: `org.libvmstate.Error.InvalidEnvelope`.
+ * @VMSTATE_ERROR_BAD_CHECKSUM: an envelope's payload (or header) does not
+ *   match its CRC-32C: the state was damaged on its way. On D-Bus:
+ *   `org.libvmstate.Error.BadChecksum`.
+ * @VMSTATE_ERROR_VERSION_TOO_NEW: a state sent to `Load` has a state
+ *   version newer than the service's
+ *   [property@Vmstate.Service:state-version]: it was saved by a newer
+ *   helper. The message gives both versions. On D-Bus:
+ *   `org.libvmstate.Error.VersionTooNew`.
+ * @VMSTATE_ERROR_VERSION_TOO_OLD: a state sent to `Load` has a state
+ *   version older than the service's
+ *   [property@Vmstate.Service:min-state-version]: the helper no longer
+ *   converts states that old. The message gives both versions. On D-Bus:
+ *   `org.libvmstate.Error.VersionTooOld`.
  *
  * Error codes of the %VMSTATE_ERROR domain.
  *
@@ -158,6 +184,11 @@ typedef enum {
   VMSTATE_ERROR_BAD_REPLY,
   VMSTATE_ERROR_NOT_SUPPORTED,
   VMSTATE_ERROR_EXPORTED,
+  VMSTATE_ERROR_NOT_ENVELOPE,
+  VMSTATE_ERROR_INVALID_ENVELOPE,
+  VMSTATE_ERROR_BAD_CHECKSUM,
+  VMSTATE_ERROR_VERSION_TOO_NEW,
+  VMSTATE_ERROR_VERSION_TOO_OLD,
 } VmstateError;
 
 VMSTATE_AVAILABLE_IN_ALL

@@ -151,6 +151,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "vmstate-envelope-private.h"
 #include "vmstate-error.h"
 #include "vmstate-service.h"
 #include "vmstate-service-private.h"
@@ -190,6 +191,14 @@ typedef struct
   GHashTable      *uid_cache;
   /* Call *: the Save and Load calls being answered */
   GPtrArray       *calls;
+
+  /* Envelopes (issue 13, vmstate-envelope.c): state_version 0 is raw */
+  guint            state_version;
+  guint            min_state_version;
+  gboolean         compress;
+  guint            max_uncompressed_size;
+  /* the version of the state being given to load or load_async */
+  guint            loading_version;
 } VmstateServicePrivate;
 
 /* The cache is emptied when it grows past this to bound its memory. */
@@ -201,6 +210,10 @@ enum {
   PROP_MAX_STATE_SIZE,
   PROP_CONNECTION,
   PROP_ALLOWED_UIDS,
+  PROP_STATE_VERSION,
+  PROP_MIN_STATE_VERSION,
+  PROP_COMPRESS,
+  PROP_MAX_UNCOMPRESSED_SIZE,
   N_PROPS
 };
 
@@ -262,6 +275,18 @@ vmstate_service_get_property (GObject    *object,
     case PROP_ALLOWED_UIDS:
       g_value_set_variant (value, priv->allowed_uids);
       break;
+    case PROP_STATE_VERSION:
+      g_value_set_uint (value, priv->state_version);
+      break;
+    case PROP_MIN_STATE_VERSION:
+      g_value_set_uint (value, priv->min_state_version);
+      break;
+    case PROP_COMPRESS:
+      g_value_set_boolean (value, priv->compress);
+      break;
+    case PROP_MAX_UNCOMPRESSED_SIZE:
+      g_value_set_uint (value, priv->max_uncompressed_size);
+      break;
     default:
       if (!_vmstate_service_run_get_property (self, prop_id - N_PROPS, value))
         G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -286,6 +311,18 @@ vmstate_service_set_property (GObject      *object,
       break;
     case PROP_ALLOWED_UIDS:
       vmstate_service_set_allowed_uids (self, g_value_get_variant (value));
+      break;
+    case PROP_STATE_VERSION:
+      vmstate_service_set_state_version (self, g_value_get_uint (value));
+      break;
+    case PROP_MIN_STATE_VERSION:
+      vmstate_service_set_min_state_version (self, g_value_get_uint (value));
+      break;
+    case PROP_COMPRESS:
+      vmstate_service_set_compress (self, g_value_get_boolean (value));
+      break;
+    case PROP_MAX_UNCOMPRESSED_SIZE:
+      vmstate_service_set_max_uncompressed_size (self, g_value_get_uint (value));
       break;
     default:
       if (!_vmstate_service_run_set_property (self, prop_id - N_PROPS, value))
@@ -484,6 +521,96 @@ vmstate_service_class_init (VmstateServiceClass *klass)
                           G_VARIANT_TYPE ("au"), NULL,
                           G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY |
                           G_PARAM_STATIC_STRINGS);
+
+  /**
+   * VmstateService:state-version: (getter get_state_version) (setter set_state_version)
+   *
+   * The version of the helper's state format, or 0 (the default) for a
+   * raw state.
+   *
+   * With 0, Save sends what [vfunc@Vmstate.Service.save] returns and Load
+   * gives [vfunc@Vmstate.Service.load] what it was sent, byte for byte,
+   * as QEMU's protocol has them.
+   *
+   * With a version, the state travels in an envelope (see
+   * [class@Vmstate.Envelope]): Save wraps what `save` returns with this
+   * version and a CRC-32C (compressed if
+   * [property@Vmstate.Service:compress] is set) before the
+   * [property@Vmstate.Service:max-state-size] check, and Load checks and
+   * unwraps what it is sent before `load` runs: a state that is not an
+   * envelope (%VMSTATE_ERROR_NOT_ENVELOPE), of a version newer than this
+   * one (%VMSTATE_ERROR_VERSION_TOO_NEW) or older than
+   * [property@Vmstate.Service:min-state-version]
+   * (%VMSTATE_ERROR_VERSION_TOO_OLD), damaged
+   * (%VMSTATE_ERROR_BAD_CHECKSUM), malformed
+   * (%VMSTATE_ERROR_INVALID_ENVELOPE) or inflating past
+   * [property@Vmstate.Service:max-uncompressed-size]
+   * (%VMSTATE_ERROR_STATE_TOO_LARGE) never reaches `load`, and the error
+   * names the helper and both versions. `load` gets the payload, and
+   * [method@Vmstate.Service.get_loading_version] tells it the version it
+   * was saved with. See [Evolving your state](evolving.html).
+   *
+   * Since: 1.0
+   */
+  properties[PROP_STATE_VERSION] =
+    g_param_spec_uint ("state-version", NULL, NULL, 0, G_MAXUINT32, 0,
+                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY |
+                       G_PARAM_STATIC_STRINGS);
+
+  /**
+   * VmstateService:min-state-version: (getter get_min_state_version) (setter set_min_state_version)
+   *
+   * The oldest state version a Load accepts when
+   * [property@Vmstate.Service:state-version] is set: older states fail
+   * with %VMSTATE_ERROR_VERSION_TOO_OLD before `load` runs. The default,
+   * 1, accepts every envelope. 0 also accepts a state that is not an
+   * envelope, as version 0: the raw state of this helper from before it
+   * set a state-version, so that it can still be migrated from. Not used
+   * while the state-version is 0.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_MIN_STATE_VERSION] =
+    g_param_spec_uint ("min-state-version", NULL, NULL, 0, G_MAXUINT32, 1,
+                       G_PARAM_READWRITE | G_PARAM_CONSTRUCT |
+                       G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * VmstateService:compress: (getter get_compress) (setter set_compress)
+   *
+   * Whether Save compresses the state with zstd (level 1, chosen for
+   * speed: Save runs inside the VM's downtime) when
+   * [property@Vmstate.Service:state-version] is set. The envelope stores
+   * the state compressed only when that makes it smaller. A Load accepts
+   * compressed and uncompressed envelopes whatever this is. The default is
+   * %FALSE; not used while the state-version is 0.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_COMPRESS] =
+    g_param_spec_boolean ("compress", NULL, NULL, FALSE,
+                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY |
+                          G_PARAM_STATIC_STRINGS);
+
+  /**
+   * VmstateService:max-uncompressed-size: (getter get_max_uncompressed_size) (setter set_max_uncompressed_size)
+   *
+   * The largest state, in bytes, that `save` may return and a Load may
+   * inflate to, when [property@Vmstate.Service:state-version] is set:
+   * a state in an envelope whose header gives more is refused with
+   * %VMSTATE_ERROR_STATE_TOO_LARGE before anything is allocated, and one
+   * that inflates past what its header gives is stopped there, so a small
+   * "bomb" cannot make the helper allocate more than this. The default is
+   * 64 MiB. What travels is still bounded by
+   * [property@Vmstate.Service:max-state-size].
+   *
+   * Since: 1.0
+   */
+  properties[PROP_MAX_UNCOMPRESSED_SIZE] =
+    g_param_spec_uint ("max-uncompressed-size", NULL, NULL,
+                       0, G_MAXUINT32, VMSTATE_DEFAULT_MAX_UNCOMPRESSED_SIZE,
+                       G_PARAM_READWRITE | G_PARAM_CONSTRUCT |
+                       G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
   _vmstate_service_run_class_init (klass, N_PROPS);
@@ -890,6 +1017,35 @@ on_save_done (GObject      *source,
       return;
     }
 
+  /* Issue 13: the envelope, before the size check */
+  if (priv->state_version > 0)
+    {
+      GBytes *raw = g_steal_pointer (&state);
+
+      state = _vmstate_envelope_wrap_for_service (raw, priv->state_version, priv->compress,
+                                                  priv->max_uncompressed_size, priv->id,
+                                                  service_bus_name (self), &error);
+      size = g_bytes_get_size (raw);
+      g_bytes_unref (raw);
+      if (state == NULL)
+        {
+          log_call_failed (self, "Save", error);
+          g_dbus_method_invocation_return_gerror (g_steal_pointer (&call->invocation), error);
+          call_free (call);
+          return;
+        }
+      if (g_bytes_get_size (state) > priv->max_state_size)
+        {
+          call_return_error (call, VMSTATE_ERROR, VMSTATE_ERROR_STATE_TOO_LARGE,
+                             "helper '%s' has a state of %" G_GSIZE_FORMAT " bytes, %s"
+                             " to %" G_GSIZE_FORMAT " bytes, more than its max-state-size"
+                             " of %u bytes; refusing to send a truncated state",
+                             priv->id, size, priv->compress ? "compressed and enveloped" : "enveloped",
+                             g_bytes_get_size (state), priv->max_state_size);
+          return;
+        }
+    }
+
   size = g_bytes_get_size (state);
   if (size > priv->max_state_size)
     {
@@ -962,6 +1118,34 @@ dispatch_call (Call *call)
         }
 
       state = g_variant_get_data_as_bytes (data);
+
+      /* Issue 13: checked and unwrapped before the load vfunc runs */
+      if (priv->state_version > 0)
+        {
+          g_autoptr(GError) error = NULL;
+          GBytes *wrapped = g_steal_pointer (&state);
+          guint version = 0;
+          guint outer_version = priv->loading_version;
+
+          state = _vmstate_envelope_unwrap_for_service (wrapped, priv->state_version,
+                                                        priv->min_state_version,
+                                                        priv->max_uncompressed_size,
+                                                        priv->id, service_bus_name (self),
+                                                        &version, &error);
+          g_bytes_unref (wrapped);
+          if (state == NULL)
+            {
+              log_call_failed (self, "Load", error);
+              g_dbus_method_invocation_return_gerror (g_steal_pointer (&call->invocation), error);
+              call_free (call);
+              return;
+            }
+          priv->loading_version = version;
+          vmstate_service_load_async (self, state, call->cancellable, on_load_done, call);
+          priv->loading_version = outer_version;
+          return;
+        }
+
       vmstate_service_load_async (self, state, call->cancellable, on_load_done, call);
     }
   else
@@ -2027,4 +2211,230 @@ vmstate_service_load_finish (VmstateService  *self,
     local_error = no_reason_error (self, "load_finish");
   g_propagate_error (error, local_error);
   return FALSE;
+}
+
+/* Envelopes (issue 13): the properties, and the version being loaded */
+
+/**
+ * vmstate_service_get_state_version: (get-property state-version)
+ * @self: a #VmstateService
+ *
+ * Gets the version of the helper's state format, 0 for a raw state.
+ *
+ * Returns: the state version
+ *
+ * Since: 1.0
+ */
+guint
+vmstate_service_get_state_version (VmstateService *self)
+{
+  VmstateServicePrivate *priv;
+
+  g_return_val_if_fail (VMSTATE_IS_SERVICE (self), 0);
+
+  priv = vmstate_service_get_instance_private (self);
+  return priv->state_version;
+}
+
+/**
+ * vmstate_service_set_state_version: (set-property state-version)
+ * @self: a #VmstateService
+ * @state_version: the version of the state format, 0 for a raw state
+ *
+ * Sets the version of the helper's state format: with 1 or more, states
+ * travel in an envelope (see [property@Vmstate.Service:state-version]).
+ *
+ * Since: 1.0
+ */
+void
+vmstate_service_set_state_version (VmstateService *self,
+                                   guint           state_version)
+{
+  VmstateServicePrivate *priv;
+
+  g_return_if_fail (VMSTATE_IS_SERVICE (self));
+
+  priv = vmstate_service_get_instance_private (self);
+  if (priv->state_version == state_version)
+    return;
+  priv->state_version = state_version;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATE_VERSION]);
+}
+
+/**
+ * vmstate_service_get_min_state_version: (get-property min-state-version)
+ * @self: a #VmstateService
+ *
+ * Gets the oldest state version a Load accepts.
+ *
+ * Returns: the oldest accepted version
+ *
+ * Since: 1.0
+ */
+guint
+vmstate_service_get_min_state_version (VmstateService *self)
+{
+  VmstateServicePrivate *priv;
+
+  g_return_val_if_fail (VMSTATE_IS_SERVICE (self), 0);
+
+  priv = vmstate_service_get_instance_private (self);
+  return priv->min_state_version;
+}
+
+/**
+ * vmstate_service_set_min_state_version: (set-property min-state-version)
+ * @self: a #VmstateService
+ * @min_state_version: the oldest state version to accept; 0 also accepts
+ *   raw states
+ *
+ * Sets the oldest state version a Load accepts (see
+ * [property@Vmstate.Service:min-state-version]).
+ *
+ * Since: 1.0
+ */
+void
+vmstate_service_set_min_state_version (VmstateService *self,
+                                       guint           min_state_version)
+{
+  VmstateServicePrivate *priv;
+
+  g_return_if_fail (VMSTATE_IS_SERVICE (self));
+
+  priv = vmstate_service_get_instance_private (self);
+  if (priv->min_state_version == min_state_version)
+    return;
+  priv->min_state_version = min_state_version;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MIN_STATE_VERSION]);
+}
+
+/**
+ * vmstate_service_get_compress: (get-property compress)
+ * @self: a #VmstateService
+ *
+ * Gets whether Save compresses states in envelopes.
+ *
+ * Returns: %TRUE if Save compresses
+ *
+ * Since: 1.0
+ */
+gboolean
+vmstate_service_get_compress (VmstateService *self)
+{
+  VmstateServicePrivate *priv;
+
+  g_return_val_if_fail (VMSTATE_IS_SERVICE (self), FALSE);
+
+  priv = vmstate_service_get_instance_private (self);
+  return priv->compress;
+}
+
+/**
+ * vmstate_service_set_compress: (set-property compress)
+ * @self: a #VmstateService
+ * @compress: whether to compress
+ *
+ * Sets whether Save compresses states in envelopes with zstd (see
+ * [property@Vmstate.Service:compress]).
+ *
+ * Since: 1.0
+ */
+void
+vmstate_service_set_compress (VmstateService *self,
+                              gboolean        compress)
+{
+  VmstateServicePrivate *priv;
+
+  g_return_if_fail (VMSTATE_IS_SERVICE (self));
+
+  priv = vmstate_service_get_instance_private (self);
+  compress = !!compress;
+  if (priv->compress == compress)
+    return;
+  priv->compress = compress;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_COMPRESS]);
+}
+
+/**
+ * vmstate_service_get_max_uncompressed_size: (get-property max-uncompressed-size)
+ * @self: a #VmstateService
+ *
+ * Gets the largest state, uncompressed, that Save sends or a Load
+ * inflates to when states travel in envelopes.
+ *
+ * Returns: the size in bytes
+ *
+ * Since: 1.0
+ */
+guint
+vmstate_service_get_max_uncompressed_size (VmstateService *self)
+{
+  VmstateServicePrivate *priv;
+
+  g_return_val_if_fail (VMSTATE_IS_SERVICE (self), 0);
+
+  priv = vmstate_service_get_instance_private (self);
+  return priv->max_uncompressed_size;
+}
+
+/**
+ * vmstate_service_set_max_uncompressed_size: (set-property max-uncompressed-size)
+ * @self: a #VmstateService
+ * @max_uncompressed_size: the size in bytes
+ *
+ * Sets the largest state, uncompressed, that Save sends or a Load
+ * inflates to (see [property@Vmstate.Service:max-uncompressed-size]).
+ *
+ * Since: 1.0
+ */
+void
+vmstate_service_set_max_uncompressed_size (VmstateService *self,
+                                           guint           max_uncompressed_size)
+{
+  VmstateServicePrivate *priv;
+
+  g_return_if_fail (VMSTATE_IS_SERVICE (self));
+
+  priv = vmstate_service_get_instance_private (self);
+  if (priv->max_uncompressed_size == max_uncompressed_size)
+    return;
+  priv->max_uncompressed_size = max_uncompressed_size;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MAX_UNCOMPRESSED_SIZE]);
+}
+
+/**
+ * vmstate_service_get_loading_version:
+ * @self: a #VmstateService
+ *
+ * Gets the version of the state being loaded, so that
+ * [vfunc@Vmstate.Service.load] can convert an older format.
+ *
+ * It is valid while the service calls [vfunc@Vmstate.Service.load] or
+ * [vfunc@Vmstate.Service.load_async] for a `Load` call (an asynchronous
+ * implementation reads it before it returns): the version in the
+ * envelope of the state, or 0 for a raw state (with
+ * [property@Vmstate.Service:state-version] 0, or
+ * [property@Vmstate.Service:min-state-version] 0 and a state from before
+ * envelopes). It is 0 at any other time.
+ *
+ * ```python
+ * def do_load(self, state):
+ *     if self.get_loading_version() == 1:
+ *         state = upgrade_v1_to_v2(state)
+ *     ...
+ * ```
+ *
+ * Returns: the version of the state being loaded
+ *
+ * Since: 1.0
+ */
+guint
+vmstate_service_get_loading_version (VmstateService *self)
+{
+  VmstateServicePrivate *priv;
+
+  g_return_val_if_fail (VMSTATE_IS_SERVICE (self), 0);
+
+  priv = vmstate_service_get_instance_private (self);
+  return priv->loading_version;
 }

@@ -172,6 +172,31 @@ VMSTATE_AVAILABLE_IN_ALL
 void             vmstate_service_set_id             (VmstateService   *self,
                                                      const char       *id);
 
+/* Envelopes: versioned, checksummed, compressed states (issue 13) */
+
+VMSTATE_AVAILABLE_IN_ALL
+guint            vmstate_service_get_state_version  (VmstateService   *self);
+VMSTATE_AVAILABLE_IN_ALL
+void             vmstate_service_set_state_version  (VmstateService   *self,
+                                                     guint             state_version);
+VMSTATE_AVAILABLE_IN_ALL
+guint            vmstate_service_get_min_state_version (VmstateService *self);
+VMSTATE_AVAILABLE_IN_ALL
+void             vmstate_service_set_min_state_version (VmstateService *self,
+                                                        guint           min_state_version);
+VMSTATE_AVAILABLE_IN_ALL
+gboolean         vmstate_service_get_compress       (VmstateService   *self);
+VMSTATE_AVAILABLE_IN_ALL
+void             vmstate_service_set_compress       (VmstateService   *self,
+                                                     gboolean          compress);
+VMSTATE_AVAILABLE_IN_ALL
+guint            vmstate_service_get_max_uncompressed_size (VmstateService *self);
+VMSTATE_AVAILABLE_IN_ALL
+void             vmstate_service_set_max_uncompressed_size (VmstateService *self,
+                                                            guint           max_uncompressed_size);
+VMSTATE_AVAILABLE_IN_ALL
+guint            vmstate_service_get_loading_version (VmstateService  *self);
+
 /* The helper runtime (vmstate-service-run.c) */
 
 VMSTATE_AVAILABLE_IN_ALL

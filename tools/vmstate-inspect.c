@@ -31,7 +31,9 @@ inspect_add_options (GOptionContext *context)
     "FILE is a blob ('vmstate save' output, or a dbus-vmstate section payload)\n"
     "or a QEMU migration stream (migrate \"exec:cat>FILE\"), whose sections are\n"
     "walked, using the JSON description QEMU appends, to find the dbus-vmstate\n"
-    "section. Shows each entry's Id, size, SHA-256 and a preview.\n"
+    "section. Shows each entry's Id, size, SHA-256 and a preview, and for a\n"
+    "state in a libvmstate envelope its version, flags, sizes and whether its\n"
+    "checksum is right.\n"
     "With --extract, an Id's bytes outside [A-Za-z0-9_.-] (and a leading dot)\n"
     "are written as %XX in its file name.");
 }
@@ -53,6 +55,96 @@ id_to_filename (const char *id)
         g_string_append_printf (name, "%%%02X", c);
     }
   return g_string_free (name, FALSE);
+}
+
+/* Issue 13: a state in a libvmstate envelope. Payloads larger than this
+ * are described but not inflated. */
+#define INSPECT_MAX_PAYLOAD (1024u * 1024 * 1024)
+
+typedef struct
+{
+  VmstateEnvelope *envelope;   /* NULL: not an envelope, or a malformed one */
+  GError          *error;      /* why it is malformed or does not check */
+  double           ratio;
+} InspectEnvelope;
+
+static void
+inspect_envelope (GBytes          *state,
+                  InspectEnvelope *e)
+{
+  g_autoptr(GBytes) payload = NULL;
+
+  memset (e, 0, sizeof *e);
+  if (!vmstate_envelope_is_envelope (state))
+    return;
+  e->envelope = vmstate_envelope_new_from_bytes (state, &e->error);
+  if (e->envelope == NULL)
+    return;
+  payload = vmstate_envelope_get_payload (e->envelope, INSPECT_MAX_PAYLOAD, &e->error);
+  e->ratio = (double) vmstate_envelope_get_payload_size (e->envelope) /
+             MAX (vmstate_envelope_get_stored_size (e->envelope), 1);
+}
+
+static void
+inspect_envelope_clear (InspectEnvelope *e)
+{
+  g_clear_object (&e->envelope);
+  g_clear_error (&e->error);
+}
+
+static void
+print_envelope_text (GString         *out,
+                     GBytes          *state,
+                     InspectEnvelope *e)
+{
+  VmstateEnvelope *env = e->envelope;
+
+  if (env == NULL && e->error == NULL)
+    return;
+  if (env == NULL)
+    {
+      g_string_append_printf (out, "    envelope: malformed: %s\n", e->error->message);
+      return;
+    }
+  g_string_append_printf (out, "    envelope: state version %u, %" G_GUINT64_FORMAT " bytes of payload",
+                          vmstate_envelope_get_version (env),
+                          vmstate_envelope_get_payload_size (env));
+  if (vmstate_envelope_get_flags (env) & VMSTATE_ENVELOPE_FLAGS_ZSTD)
+    g_string_append_printf (out, ", zstd %" G_GUINT64_FORMAT " bytes (%.2f x)",
+                            vmstate_envelope_get_stored_size (env), e->ratio);
+  else
+    g_string_append (out, ", uncompressed");
+  g_string_append_printf (out, ", CRC-32C 0x%08x %s\n", vmstate_envelope_get_checksum (env),
+                          e->error == NULL ? "OK" : "BAD");
+  if (e->error != NULL)
+    g_string_append_printf (out, "    envelope: %s\n", e->error->message);
+}
+
+static void
+print_envelope_json (GString         *out,
+                     InspectEnvelope *e)
+{
+  VmstateEnvelope *env = e->envelope;
+
+  if (env == NULL && e->error == NULL)
+    return;
+  g_string_append (out, ", \"envelope\": {");
+  if (env != NULL)
+    g_string_append_printf (out, "\"version\": %u, \"compression\": \"%s\", \"payload_size\": %"
+                            G_GUINT64_FORMAT ", \"stored_size\": %" G_GUINT64_FORMAT
+                            ", \"checksum\": \"%08x\", ",
+                            vmstate_envelope_get_version (env),
+                            (vmstate_envelope_get_flags (env) & VMSTATE_ENVELOPE_FLAGS_ZSTD)
+                            ? "zstd" : "none",
+                            vmstate_envelope_get_payload_size (env),
+                            vmstate_envelope_get_stored_size (env),
+                            vmstate_envelope_get_checksum (env));
+  g_string_append_printf (out, "\"valid\": %s, \"error\": ", e->error == NULL ? "true" : "false");
+  if (e->error != NULL)
+    tool_json_append_string (out, e->error->message);
+  else
+    g_string_append (out, "null");
+  g_string_append_c (out, '}');
 }
 
 static void
@@ -211,6 +303,9 @@ inspect_run (GOptionContext *context,
       gsize size;
       const guint8 *data = g_bytes_get_data (state, &size);
       gsize preview = MIN (size, (gsize) opt_preview);
+      InspectEnvelope envelope;
+
+      inspect_envelope (state, &envelope);
 
       if (opt_extract != NULL)
         {
@@ -232,6 +327,7 @@ inspect_run (GOptionContext *context,
           for (gsize j = 0; j < preview; j++)
             g_string_append_printf (out, "%02x", data[j]);
           g_string_append_c (out, '"');
+          print_envelope_json (out, &envelope);
           if (file != NULL)
             {
               g_string_append (out, ", \"extracted\": ");
@@ -243,12 +339,14 @@ inspect_run (GOptionContext *context,
         {
           g_string_append_printf (out, "  %s: %" G_GSIZE_FORMAT " bytes, sha256 %s\n",
                                   ids[i], size, sha256);
+          print_envelope_text (out, state, &envelope);
           print_preview (out, data, preview);
           if (preview < size && preview > 0)
             g_string_append_printf (out, "    … %" G_GSIZE_FORMAT " more bytes\n", size - preview);
           if (file != NULL)
             g_string_append_printf (out, "    extracted to %s\n", file);
         }
+      inspect_envelope_clear (&envelope);
     }
   if (opt_json)
     g_string_append (out, n_ids ? "\n ]}\n" : "]}\n");

@@ -214,3 +214,54 @@ def test_inspect_stream_with_bad_payload(tmp_path):
     r = run('inspect', str(f))
     assert r.returncode == 1
     assert 'dbus-vmstate section of the migration stream is not a valid blob' in r.stderr
+
+
+# Issue 13: states in libvmstate envelopes (made with the library's own
+# encoder through PyGObject)
+
+def _envelope(payload, version, compress):
+    import gi
+    gi.require_version('Vmstate', '1.0')
+    from gi.repository import GLib, Vmstate
+    return bytes(Vmstate.Envelope.encode(GLib.Bytes.new(payload), version, compress).get_data())
+
+
+def test_inspect_envelopes(tmp_path):
+    table = b'ipv4 2 tcp 6 431999 ESTABLISHED src=10.0.2.15 dst=1.2.3.4 [ASSURED]\n' * 200
+    packed = _envelope(table, 2, True)
+    plain = bytearray(_envelope(b'hello world', 1, False))
+    plain[-1] ^= 1
+    blob = make_blob({'fw': packed, 'bad': bytes(plain), 'cut': bytes(plain[:30]),
+                      'raw': ALPHA})
+    path = tmp_path / 'envelopes.bin'
+    path.write_bytes(blob)
+
+    r = run('inspect', '-p', '0', str(path))
+    assert r.returncode == 0, r
+    lines = r.stdout.splitlines()
+    assert lines[1] == '4 entries'
+    i = lines.index(f'  fw: {len(packed)} bytes, sha256 {sha(packed)}')
+    assert lines[i + 1].startswith(f'    envelope: state version 2, {len(table)} bytes of payload, '
+                                   f'zstd {len(packed) - 24} bytes (')
+    assert lines[i + 1].endswith(' OK')
+    i = lines.index(f'  bad: {len(plain)} bytes, sha256 {sha(bytes(plain))}')
+    assert lines[i + 1].startswith('    envelope: state version 1, 11 bytes of payload, uncompressed, CRC-32C 0x')
+    assert lines[i + 1].endswith(' BAD')
+    assert 'bad checksum' in lines[i + 2]
+    i = lines.index(f'  cut: 30 bytes, sha256 {sha(bytes(plain[:30]))}')
+    assert lines[i + 1].startswith('    envelope: malformed: truncated envelope')
+    # a raw entry is shown as before, with no envelope line
+    i = lines.index(f'  raw: 16 bytes, sha256 {sha(ALPHA)}')
+    assert i == len(lines) - 1 or not lines[i + 1].startswith('    envelope')
+
+    r = run('inspect', '--json', '-p', '0', str(path))
+    assert r.returncode == 0, r
+    entries = {e['id']: e for e in json.loads(r.stdout)['entries']}
+    assert entries['fw']['envelope'] == {
+        'version': 2, 'compression': 'zstd', 'payload_size': len(table),
+        'stored_size': len(packed) - 24, 'checksum': packed[20:24].hex(),
+        'valid': True, 'error': None}
+    assert entries['bad']['envelope']['valid'] is False
+    assert 'bad checksum' in entries['bad']['envelope']['error']
+    assert entries['cut']['envelope'] == {'valid': False, 'error': entries['cut']['envelope']['error']}
+    assert 'envelope' not in entries['raw']

@@ -44,6 +44,8 @@ class PyHelper(Vmstate.Service):
             raise GLib.Error(self.load_error, "g-io-error-quark", Gio.IOErrorEnum.FAILED)
         data = state.get_data() or b""
         self.state = bytes(data)
+        if self.props.state_version:
+            print("LOADED-VERSION", self.get_loading_version(), flush=True)
         print("LOADED", len(data), hashlib.sha256(data).hexdigest(), flush=True)
 
 
@@ -79,6 +81,10 @@ def main():
     p.add_argument("--load-error")
     p.add_argument("--plain", action="store_true",
                    help="return bytes and raise plain exceptions (needs the override)")
+    # issue 13: versioned, compressed states
+    p.add_argument("--state-file", help="the state is this file's contents")
+    p.add_argument("--state-version", type=int, default=0)
+    p.add_argument("--compress", action="store_true")
     args = p.parse_args()
 
     conn = Gio.DBusConnection.new_for_address_sync(
@@ -87,9 +93,15 @@ def main():
         Gio.DBusConnectionFlags.MESSAGE_BUS_CONNECTION,
         None, None)
     cls = PlainPyHelper if args.plain else PyHelper
-    service = cls(make_state(args.state_size, args.state_seed),
-                       save_error=args.save_error, load_error=args.load_error,
-                       id=args.id)
+    if args.state_file:
+        with open(args.state_file, "rb") as f:
+            state = f.read()
+    else:
+        state = make_state(args.state_size, args.state_seed)
+    service = cls(state, save_error=args.save_error, load_error=args.load_error,
+                  id=args.id, state_version=args.state_version, compress=args.compress)
+    if args.state_file:
+        service.props.max_uncompressed_size = max(len(state), 64 << 20)
     service.export(conn)
 
     loop = GLib.MainLoop()
