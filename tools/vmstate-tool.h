@@ -44,6 +44,11 @@ int        tool_failure         (const char  *command,
                                  const char  *format,
                                  ...) G_GNUC_PRINTF (2, 3);
 
+/* An Id as a message shows it, as libvmstate's messages do: cut after
+ * TOOL_ID_SHOWN_CHARS characters with "…". Allocated. */
+#define TOOL_ID_SHOWN_CHARS 64
+char      *tool_abbreviate_id   (const char  *id);
+
 /* Splits --ids values ("a,b" or repeated) into a strv; NULL when none
  * were given; FALSE on an empty Id. */
 gboolean   tool_parse_ids       (char       **values,

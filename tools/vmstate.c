@@ -59,6 +59,17 @@ tool_failure (const char *command,
   return TOOL_EXIT_FAILURE;
 }
 
+char *
+tool_abbreviate_id (const char *id)
+{
+  g_autofree char *valid = g_utf8_make_valid (id, -1);
+
+  if (g_utf8_strlen (valid, -1) <= TOOL_ID_SHOWN_CHARS)
+    return g_steal_pointer (&valid);
+  return g_strdup_printf ("%.*s…", (int) (g_utf8_offset_to_pointer (valid, TOOL_ID_SHOWN_CHARS) - valid),
+                          valid);
+}
+
 gboolean
 tool_parse_ids (char   **values,
                 char  ***ids_out,
@@ -235,8 +246,10 @@ list_add_options (GOptionContext *context)
   g_option_context_add_main_entries (context, list_entries, NULL);
   g_option_context_set_description (context,
     "Prints each helper on the bus: its Id, D-Bus unique name and process id\n"
-    "(0 when the bus does not tell), sorted by Id. With --json, an array of\n"
-    "objects {\"id\", \"unique_name\", \"pid\"}.");
+    "(0 when the bus does not tell), sorted by Id. Helpers that share an Id\n"
+    "are all listed and flagged \"duplicate\", and the exit status is then 1:\n"
+    "a save or load of that Id fails until all but one leave the bus. With\n"
+    "--json, an array of objects {\"id\", \"unique_name\", \"pid\", \"duplicate\"}.");
 }
 
 static int
@@ -247,6 +260,7 @@ list_run (GOptionContext *context,
   g_autoptr(VmstateCollector) collector = NULL;
   g_autoptr(GPtrArray) helpers = NULL;
   g_autoptr(GError) error = NULL;
+  g_autofree gboolean *duplicate = NULL;
   int status;
 
   if (argc > 1)
@@ -262,6 +276,13 @@ list_run (GOptionContext *context,
   if (helpers == NULL)
     return tool_failure ("list", "%s", error->message);
 
+  /* The helpers come sorted by Id: those sharing one are neighbours. */
+  duplicate = g_new0 (gboolean, helpers->len + 1);
+  for (guint i = 1; i < helpers->len; i++)
+    if (g_str_equal (vmstate_helper_get_id (helpers->pdata[i - 1]),
+                     vmstate_helper_get_id (helpers->pdata[i])))
+      duplicate[i - 1] = duplicate[i] = TRUE;
+
   if (opt_json)
     {
       g_autoptr(GString) out = g_string_new ("[");
@@ -274,7 +295,9 @@ list_run (GOptionContext *context,
           tool_json_append_string (out, vmstate_helper_get_id (helper));
           g_string_append (out, ", \"unique_name\": ");
           tool_json_append_string (out, vmstate_helper_get_unique_name (helper));
-          g_string_append_printf (out, ", \"pid\": %u}", vmstate_helper_get_pid (helper));
+          g_string_append_printf (out, ", \"pid\": %u, \"duplicate\": %s}",
+                                  vmstate_helper_get_pid (helper),
+                                  duplicate[i] ? "true" : "false");
         }
       g_string_append (out, helpers->len ? "\n]\n" : "]\n");
       fputs (out->str, stdout);
@@ -298,12 +321,23 @@ list_run (GOptionContext *context,
         {
           VmstateHelper *helper = g_ptr_array_index (helpers, i);
 
-          g_print ("%-*s  %-*s  %u\n", id_width, vmstate_helper_get_id (helper),
+          g_print ("%-*s  %-*s  %u%s\n", id_width, vmstate_helper_get_id (helper),
                    name_width, vmstate_helper_get_unique_name (helper),
-                   vmstate_helper_get_pid (helper));
+                   vmstate_helper_get_pid (helper), duplicate[i] ? "  duplicate" : "");
         }
     }
-  return TOOL_EXIT_OK;
+
+  for (guint i = 0; i < helpers->len; i++)
+    if (duplicate[i] && (i == 0 || !g_str_equal (vmstate_helper_get_id (helpers->pdata[i - 1]),
+                                                 vmstate_helper_get_id (helpers->pdata[i]))))
+      {
+        g_autofree char *id = tool_abbreviate_id (vmstate_helper_get_id (helpers->pdata[i]));
+
+        g_printerr ("vmstate list: several helpers have the Id '%s'; a save or load "
+                    "of it fails until all but one leave the bus\n", id);
+        status = TOOL_EXIT_FAILURE;
+      }
+  return status;
 }
 
 const ToolCommand tool_command_list = {
@@ -506,9 +540,10 @@ load_run (GOptionContext *context,
             {
               g_auto(GStrv) present = vmstate_blob_get_ids (blob);
               g_autofree char *joined = join_strv (present);
+              g_autofree char *id = tool_abbreviate_id (ids[i]);
 
               return tool_failure ("load", "%s holds no state for the Id '%s' (it holds: %s); "
-                                   "no helper was loaded", path, ids[i], joined);
+                                   "no helper was loaded", path, id, joined);
             }
           if (!vmstate_blob_add (subset, ids[i], state, &error))
             return tool_failure ("load", "%s", error->message);
