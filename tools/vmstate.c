@@ -71,6 +71,41 @@ tool_abbreviate_id (const char *id)
 }
 
 gboolean
+tool_parse_max_state_size (const char  *value,
+                           int         *size_out,
+                           GError     **error)
+{
+  static const struct { const char *suffix; guint64 factor; } units[] = {
+    { "", 1 }, { "K", 1024 }, { "KiB", 1024 }, { "M", 1024 * 1024 }, { "MiB", 1024 * 1024 },
+  };
+  const char *end = value;
+  g_autofree char *digits = NULL;
+  guint64 number;
+
+  *size_out = -1;
+  if (value == NULL)
+    return TRUE;
+  while (g_ascii_isdigit (*end))
+    end++;
+  digits = g_strndup (value, end - value);
+  for (guint i = 0; i < G_N_ELEMENTS (units); i++)
+    {
+      if (strcmp (end, units[i].suffix) != 0)
+        continue;
+      if (!g_ascii_string_to_unsigned (digits, 10, 0, TOOL_MAX_STATE_SIZE / units[i].factor,
+                                       &number, NULL))
+        break;
+      *size_out = number * units[i].factor;
+      return TRUE;
+    }
+  g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+               "--max-state-size '%s' is not a size of 0 to 64M (67108864 bytes): "
+               "give bytes, or a number with the suffix K, KiB, M or MiB, "
+               "such as 65536, 64K or 1MiB", value);
+  return FALSE;
+}
+
+gboolean
 tool_parse_ids (char   **values,
                 char  ***ids_out,
                 GError **error)
@@ -107,7 +142,7 @@ tool_parse_ids (char   **values,
 
 static char *opt_address;
 static int opt_timeout_msec;
-static int opt_max_state_size = -1;
+static char *opt_max_state_size;
 static char **opt_ids;
 static gboolean opt_json;
 static gboolean opt_quiet;
@@ -124,12 +159,14 @@ static const GOptionEntry address_entries[] = {
 static const GOptionEntry ids_entries[] = {
   { "ids", 'i', 0, G_OPTION_ARG_STRING_ARRAY, &opt_ids,
     "Only these helper Ids, comma-separated (repeatable); each must be present", "ID,..." },
-  { "max-state-size", 0, 0, G_OPTION_ARG_INT, &opt_max_state_size,
-    "Largest state accepted, in bytes (default 1 MiB, QEMU's limit)", "BYTES" },
+  { "max-state-size", 0, 0, G_OPTION_ARG_STRING, &opt_max_state_size,
+    "Largest state accepted (default 1M, QEMU's limit): " TOOL_SIZE_OPTION_HELP, "SIZE" },
   { "quiet", 'q', 0, G_OPTION_ARG_NONE, &opt_quiet,
     "No progress line, even on a terminal", NULL },
   { NULL }
 };
+
+static int max_state_size = -1;
 
 static int
 check_address (const char *command)
@@ -143,8 +180,8 @@ check_address (const char *command)
                              "(such as unix:path=/run/vm1/bus)", opt_address);
   if (opt_timeout_msec < 0)
     return tool_usage_error (command, "--timeout must be positive");
-  if (opt_max_state_size < -1 || opt_max_state_size > 64 * 1024 * 1024)
-    return tool_usage_error (command, "--max-state-size must be 0 to 67108864");
+  if (!tool_parse_max_state_size (opt_max_state_size, &max_state_size, &error))
+    return tool_usage_error (command, "%s", error->message);
   return TOOL_EXIT_OK;
 }
 
@@ -159,8 +196,8 @@ connect_collector (GError **error)
     return NULL;
   if (opt_timeout_msec > 0)
     vmstate_collector_set_timeout_msec (collector, opt_timeout_msec);
-  if (opt_max_state_size >= 0)
-    vmstate_collector_set_max_state_size (collector, opt_max_state_size);
+  if (max_state_size >= 0)
+    vmstate_collector_set_max_state_size (collector, max_state_size);
   return g_steal_pointer (&collector);
 }
 

@@ -246,6 +246,37 @@ def test_save_too_large(bus, processes, tmp_path):
     assert "'big'" in r.stderr
 
 
+@pytest.mark.parametrize('value', ['64Q', '1.5M', '-1', '65M', '67108865', '', 'M', '1 M'])
+@pytest.mark.parametrize('command', [['save', '-o', 'x'], ['load', 'x'],
+                                     ['serve', '--id', 'x', '--state-file', 'x']])
+def test_size_options_refuse_bad_values(command, value):
+    r = run(*command, '--address', 'unix:path=/nonexistent', '--max-state-size', value)
+    assert r.returncode == 2, r
+    assert f"--max-state-size '{value}'" in r.stderr
+    assert '64K or 1MiB' in r.stderr and '--help' in r.stderr
+
+
+@pytest.mark.parametrize('value, ok', [('4096', True), ('4095', False), ('4K', True),
+                                       ('4KiB', True), ('3K', False), ('1M', True),
+                                       ('1MiB', True), ('64M', True)])
+def test_size_options_accept_suffixes(bus, processes, tmp_path, value, ok):
+    processes.helper(bus, 'big', 4096, 1)
+    r = run('save', '--address', bus.address, '--max-state-size', value, '-o', str(tmp_path / 'o'))
+    assert (r.returncode == 0) == ok, r
+    if not ok:
+        assert "'big'" in r.stderr and 'max-state-size' in r.stderr
+
+
+def test_serve_size_option_with_suffix(bus, processes, tmp_path):
+    state = tmp_path / 'state'
+    state.write_bytes(b'x' * 2000)
+    processes.serve(bus, 'file', state, '--max-state-size', '1K')
+    r = run('save', '--address', bus.address, '-o', str(tmp_path / 'o'))
+    assert r.returncode == 1
+    assert 'max-state-size of 1024 bytes' in r.stderr
+    assert 'vmstate_service_set_max_state_size()' in r.stderr
+
+
 def run_on_a_terminal(*args):
     """Runs vmstate ARGS with stderr on a pseudo-terminal; returns (status, stderr)."""
     master, slave = pty.openpty()
