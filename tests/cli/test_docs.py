@@ -71,3 +71,31 @@ def test_man_page_bus_example_runs(tmp_path):
                        timeout=TIMEOUT, env=env)
     assert r.returncode == 0, (r.returncode, r.stderr)
     assert 'no helper on the bus' in r.stderr
+
+
+def test_guide_and_vmstate_bus_agree_on_bus_limits(tmp_path):
+    """One number for pending replies everywhere (dbus-daemon 1.14's 128),
+    and the limits the guide tells a collector user to set are the ones
+    `vmstate bus` writes."""
+    import re
+    import signal
+    from conftest import Processes, Bus
+    docs = {name: open(os.path.join(SOURCE_ROOT, 'doc', name)).read()
+            for name in ('limits.md', 'collector.md')}
+    docs['vmstate-collector.c'] = open(os.path.join(SOURCE_ROOT, 'libvmstate',
+                                                    'vmstate-collector.c')).read()
+    for name, text in docs.items():
+        for number in re.findall(r'(\d+)\s+pending\s+replies', ' '.join(text.split())):
+            assert number == '128', (name, number)
+    wanted = re.findall(r'<limit name="\w+">\d+</limit>', docs['limits.md'])
+    assert len(wanted) >= 5
+    processes = Processes()
+    try:
+        bus = Bus(processes, tmp_path / 'vm1')
+        config = (tmp_path / 'vm1' / 'bus.conf').read_text()
+        bus.process.signal(signal.SIGTERM)
+        assert bus.process.wait() == 0
+    finally:
+        processes.stop_all()
+    for limit in wanted:
+        assert limit in config
