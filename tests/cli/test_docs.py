@@ -61,9 +61,10 @@ def test_man_page_bus_example_runs(tmp_path):
     assert len(start) == 2, lines
     vm = tmp_path / 'run' / 'vm1'
     script = '\n'.join(line.replace('/run/vm1', str(vm)) for line in start) + f'''
+        trap 'kill "$BUS_PID" 2>/dev/null' EXIT   # whatever fails below
         vmstate list --address "$ADDR" || exit 10
         [ "$(cat {vm}/address)" = "$ADDR" ] || exit 11
-        kill "$BUS_PID"; wait "$BUS_PID"
+        kill "$BUS_PID"; wait "$BUS_PID"; trap - EXIT
         [ ! -e {vm}/address ] || exit 12
     '''
     env = {**os.environ, 'PATH': os.path.dirname(VMSTATE) + ':' + os.environ['PATH']}
