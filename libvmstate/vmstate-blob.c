@@ -373,6 +373,7 @@ vmstate_blob_add (VmstateBlob  *self,
                   GError      **error)
 {
   g_autoptr(GError) local_error = NULL;
+  g_autofree char *shown = NULL;   /* the Id in a message */
   gsize id_len;
   gsize state_len;
 
@@ -385,24 +386,27 @@ vmstate_blob_add (VmstateBlob  *self,
   state_len = g_bytes_get_size (state);
   if (!_vmstate_check_id (id, id_len, &local_error))
     {
+      shown = _vmstate_abbreviate_id (id);
       g_set_error (error, VMSTATE_ERROR, VMSTATE_ERROR_INVALID_ID,
-                   "cannot add the state of helper '%s': %s", id, local_error->message);
+                   "cannot add the state of helper '%s': %s", shown, local_error->message);
       return FALSE;
     }
   if (state_len > PAYLOAD_MAX)
     {
+      shown = _vmstate_abbreviate_id (id);
       g_set_error (error, VMSTATE_ERROR, VMSTATE_ERROR_STATE_TOO_LARGE,
                    "cannot add the state of helper '%s': %" G_GSIZE_FORMAT
-                   " bytes do not fit a 32-bit length", id, state_len);
+                   " bytes do not fit a 32-bit length", shown, state_len);
       return FALSE;
     }
   if (self->payload_size + entry_size (id_len, state_len) > PAYLOAD_MAX)
     {
+      shown = _vmstate_abbreviate_id (id);
       g_set_error (error, VMSTATE_ERROR, VMSTATE_ERROR_STATE_TOO_LARGE,
                    "cannot add the state of helper '%s' (%" G_GSIZE_FORMAT
                    " bytes): the blob would be %" G_GUINT64_FORMAT " bytes, more "
                    "than the %u bytes a dbus-vmstate payload can hold",
-                   id, state_len, self->payload_size + entry_size (id_len, state_len),
+                   shown, state_len, self->payload_size + entry_size (id_len, state_len),
                    PAYLOAD_MAX);
       return FALSE;
     }

@@ -250,7 +250,10 @@ vmstate_collector_class_init (VmstateCollectorClass *klass)
    *
    * The Ids of the helpers to save and load, like QEMU's `id-list`: when
    * set, only these helpers are saved and loaded, and every one of them
-   * must be on the bus. When %NULL or empty, every helper is.
+   * must be on the bus, once. The other helpers do not matter: two of
+   * them sharing an Id, or one with an invalid Id, fail nothing. When
+   * %NULL or empty, every helper is saved, and its Id must be valid and
+   * unique.
    *
    * Since: 1.0
    */
@@ -678,6 +681,8 @@ struct _Op
 
   GPtrArray        *helpers;       /* Entry*, all helpers on the bus */
   GPtrArray        *selected;      /* Entry*, the ones to call, borrowed */
+  GPtrArray        *faults;        /* Entry*, the helpers the error is about, borrowed */
+  GPtrArray        *failed_helpers; /* VmstateHelper*, made from faults by op_fail() */
   VmstateBlob      *blob;          /* load: the parsed input */
 
   PhaseCall         phase_call;
@@ -707,6 +712,8 @@ op_free (Op *op)
   g_clear_object (&op->cancellable);
   g_clear_pointer (&op->required_ids, g_strfreev);
   g_clear_pointer (&op->selected, g_ptr_array_unref);
+  g_clear_pointer (&op->faults, g_ptr_array_unref);
+  g_clear_pointer (&op->failed_helpers, g_ptr_array_unref);
   g_clear_pointer (&op->helpers, g_ptr_array_unref);
   g_clear_object (&op->blob);
   g_clear_error (&op->error);
@@ -750,27 +757,46 @@ op_new (VmstateCollector    *self,
   op->max_in_flight = self->max_in_flight;
   op->helpers = g_ptr_array_new_with_free_func ((GDestroyNotify) entry_free);
   op->selected = g_ptr_array_new ();
+  op->faults = g_ptr_array_new ();
+  op->failed_helpers = g_ptr_array_new_with_free_func (g_object_unref);
   return op;
 }
 
-/* Completes the operation with op->error. Takes the task's reference. */
+/* Completes the operation with op->error, and keeps the helpers it is
+ * about for vmstate_collector_get_failed_helpers(). The states already
+ * saved go now, not with the task. Takes the task's reference. */
 static void
 op_fail (Op *op)
 {
   GTask *task = op->task;
 
+  for (guint i = 0; i < op->faults->len; i++)
+    {
+      Entry *entry = g_ptr_array_index (op->faults, i);
+
+      g_ptr_array_add (op->failed_helpers,
+                       _vmstate_helper_new (entry->id, entry->unique_name, entry->pid));
+    }
+  for (guint i = 0; i < op->helpers->len; i++)
+    g_clear_pointer (&((Entry *) g_ptr_array_index (op->helpers, i))->state, g_bytes_unref);
+
   g_task_return_error (task, g_steal_pointer (&op->error));
   g_object_unref (task);
 }
 
-/* Records the operation's first error; later ones (including the
- * cancellations the first one causes) are dropped. */
+/* Records the operation's first error, and @entry (when not %NULL) as
+ * the helper it is about; later errors (including the cancellations the
+ * first one causes) are dropped. A cancellation by the caller is about
+ * no helper. */
 static void
 op_take_error (Op     *op,
+               Entry  *entry,
                GError *error)
 {
   if (op->error == NULL)
     {
+      if (entry != NULL && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        g_ptr_array_add (op->faults, entry);
       op->error = error;
       g_cancellable_cancel (op->cancellable);
     }
@@ -855,15 +881,35 @@ op_call_done (Op *op)
   op_pump (op);
 }
 
-/* Names a helper in a message: its Id, when known, and its unique name.
- * An allocated string, since an Id alone may take 255 bytes. */
+/* Names a helper in a message: its Id, when known (cut short, see
+ * _vmstate_abbreviate_id()), and its unique name. */
 static char *
 describe_helper (Entry *entry)
 {
-  if (entry->id != NULL)
-    return g_strdup_printf ("helper '%s' (%s)", entry->id, entry->unique_name);
-  return g_strdup_printf ("helper %s", entry->unique_name);
+  g_autofree char *id = NULL;
+
+  if (entry->id == NULL)
+    return g_strdup_printf ("helper %s", entry->unique_name);
+  id = _vmstate_abbreviate_id (entry->id);
+  return g_strdup_printf ("helper '%s' (%s)", id, entry->unique_name);
 }
+
+/* A bus daemon disconnects a client that sends a message larger than its
+ * max_message_size, and nobody is told why: the callers of a helper
+ * whose Save reply was too large get NoReply, a collector whose Load was
+ * too large loses its connection. When the size could be the cause, the
+ * error says which limit it is and how to raise it. */
+static gboolean
+message_may_exceed_bus_limit (gsize state_size)
+{
+  return state_size + VMSTATE_MESSAGE_OVERHEAD > VMSTATE_DBUS_DAEMON_MAX_MESSAGE_SIZE;
+}
+
+#define BUS_LIMIT_HINT \
+  "a message over the bus's max_message_size (dbus-daemon's default is " \
+  "32 MiB) makes the bus daemon disconnect its sender; raise max_message_size " \
+  "in the bus configuration (to 128 MiB for states up to 64 MiB, as " \
+  "'vmstate bus' does)"
 
 /* Turns the error of a call to a helper into one that names it. */
 static GError *
@@ -885,13 +931,31 @@ call_error (Op           *op,
   if (g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_NO_REPLY) ||
       g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_SERVICE_UNKNOWN) ||
       g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_NAME_HAS_NO_OWNER))
-    return g_error_new (VMSTATE_ERROR, VMSTATE_ERROR_HELPER_VANISHED,
-                        "%s left the bus or died before it answered %s: %s",
-                        who, method, detail);
+    {
+      /* the helper's reply may be as large as max-state-size allows */
+      if (g_str_equal (method, "Save") && message_may_exceed_bus_limit (op->max_state_size))
+        return g_error_new (VMSTATE_ERROR, VMSTATE_ERROR_HELPER_VANISHED,
+                            "%s left the bus or died before it answered %s: %s; "
+                            "if its state was over 32 MiB, the bus dropped it: "
+                            BUS_LIMIT_HINT, who, method, detail);
+      return g_error_new (VMSTATE_ERROR, VMSTATE_ERROR_HELPER_VANISHED,
+                          "%s left the bus or died before it answered %s: %s",
+                          who, method, detail);
+    }
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CLOSED))
-    return g_error_new (VMSTATE_ERROR, VMSTATE_ERROR_FAILED,
-                        "the connection to the bus closed during %s of %s: %s",
-                        method, who, detail);
+    {
+      /* the collector's own Load message carried the state */
+      if (g_str_equal (method, "Load") &&
+          message_may_exceed_bus_limit (entry_load_size (op, entry)))
+        return g_error_new (VMSTATE_ERROR, VMSTATE_ERROR_FAILED,
+                            "the connection to the bus closed during %s of %s: %s; "
+                            "its state of %" G_GSIZE_FORMAT " bytes is over 32 MiB: "
+                            BUS_LIMIT_HINT, method, who, detail,
+                            entry_load_size (op, entry));
+      return g_error_new (VMSTATE_ERROR, VMSTATE_ERROR_FAILED,
+                          "the connection to the bus closed during %s of %s: %s",
+                          method, who, detail);
+    }
   if (error->domain == VMSTATE_ERROR)
     return g_error_new (VMSTATE_ERROR, error->code, "%s failed %s: %s",
                         who, method, detail);
@@ -917,6 +981,15 @@ call_new (Op *op, Entry *entry)
 
 /* Phase: the Id of every queued owner */
 
+/* With required-ids, a save or a load ignores the helpers outside the
+ * list, as QEMU's id-list does, and a helper whose Id is invalid cannot
+ * be on it: its entry keeps no Id and is never selected. */
+static gboolean
+op_ignores_invalid_ids (Op *op)
+{
+  return op->kind != OP_LIST && op->required_ids != NULL;
+}
+
 static void
 on_get_id (GObject      *source,
            GAsyncResult *result,
@@ -935,12 +1008,12 @@ on_get_id (GObject      *source,
   reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result, &error);
   if (reply == NULL)
     {
-      op_take_error (op, call_error (op, entry, "the Id query", error));
+      op_take_error (op, entry, call_error (op, entry, "the Id query", error));
       goto out;
     }
   if (!g_variant_is_of_type (reply, G_VARIANT_TYPE ("(v)")))
     {
-      op_take_error (op, g_error_new (VMSTATE_ERROR, VMSTATE_ERROR_BAD_REPLY,
+      op_take_error (op, entry, g_error_new (VMSTATE_ERROR, VMSTATE_ERROR_BAD_REPLY,
                                       "helper %s answered the Id query with type %s, "
                                       "expected (v)", entry->unique_name,
                                       g_variant_get_type_string (reply)));
@@ -950,18 +1023,26 @@ on_get_id (GObject      *source,
   g_variant_get (reply, "(v)", &value);
   if (!g_variant_is_of_type (value, G_VARIANT_TYPE_STRING))
     {
-      op_take_error (op, g_error_new (VMSTATE_ERROR, VMSTATE_ERROR_INVALID_ID,
-                                      "helper %s has an Id of type '%s', not a string",
-                                      entry->unique_name, g_variant_get_type_string (value)));
+      if (!op_ignores_invalid_ids (op))
+        op_take_error (op, entry,
+                       g_error_new (VMSTATE_ERROR, VMSTATE_ERROR_INVALID_ID,
+                                    "helper %s has an Id of type '%s', not a string",
+                                    entry->unique_name, g_variant_get_type_string (value)));
       goto out;
     }
 
   id = g_variant_get_string (value, &len);
   if (!_vmstate_check_id (id, len, &id_error))
     {
-      op_take_error (op, g_error_new (VMSTATE_ERROR, VMSTATE_ERROR_INVALID_ID,
+      if (!op_ignores_invalid_ids (op))
+        {
+          /* the whole Id, for vmstate_collector_get_failed_helpers() */
+          entry->id = g_strdup (id);
+          op_take_error (op, entry,
+                         g_error_new (VMSTATE_ERROR, VMSTATE_ERROR_INVALID_ID,
                                       "helper %s has an invalid Id: %s",
                                       entry->unique_name, id_error->message));
+        }
       goto out;
     }
   entry->id = g_strdup (id);
@@ -997,7 +1078,7 @@ on_get_pid (GObject      *source,
   if (reply != NULL)
     g_variant_get (reply, "(u)", &call->entry->pid);
   else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    op_take_error (call->op, g_steal_pointer (&error));
+    op_take_error (call->op, NULL, g_steal_pointer (&error));
   op_call_done (call->op);
 }
 
@@ -1030,14 +1111,14 @@ on_save (GObject      *source,
   reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result, &error);
   if (reply == NULL)
     {
-      op_take_error (op, call_error (op, entry, "Save", error));
+      op_take_error (op, entry, call_error (op, entry, "Save", error));
       goto out;
     }
   if (!g_variant_is_of_type (reply, G_VARIANT_TYPE ("(ay)")))
     {
       g_autofree char *who = describe_helper (entry);
 
-      op_take_error (op, g_error_new (VMSTATE_ERROR, VMSTATE_ERROR_BAD_REPLY,
+      op_take_error (op, entry, g_error_new (VMSTATE_ERROR, VMSTATE_ERROR_BAD_REPLY,
                                       "%s answered Save with type %s, expected (ay)", who,
                                       g_variant_get_type_string (reply)));
       goto out;
@@ -1048,7 +1129,7 @@ on_save (GObject      *source,
     {
       g_autofree char *who = describe_helper (entry);
 
-      op_take_error (op, g_error_new (VMSTATE_ERROR, VMSTATE_ERROR_STATE_TOO_LARGE,
+      op_take_error (op, entry, g_error_new (VMSTATE_ERROR, VMSTATE_ERROR_STATE_TOO_LARGE,
                                       "%s saved a state of %" G_GSIZE_FORMAT " bytes, more "
                                       "than the collector's max-state-size of %u bytes",
                                       who, g_variant_get_size (data), op->max_state_size));
@@ -1089,12 +1170,12 @@ on_load (GObject      *source,
   op->bytes_in_flight -= entry_load_size (op, call->entry);
   reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result, &error);
   if (reply == NULL)
-    op_take_error (op, call_error (op, call->entry, "Load", error));
+    op_take_error (op, call->entry, call_error (op, call->entry, "Load", error));
   else if (!g_variant_is_of_type (reply, G_VARIANT_TYPE_UNIT))
     {
       g_autofree char *who = describe_helper (call->entry);
 
-      op_take_error (op, g_error_new (VMSTATE_ERROR, VMSTATE_ERROR_BAD_REPLY,
+      op_take_error (op, call->entry, g_error_new (VMSTATE_ERROR, VMSTATE_ERROR_BAD_REPLY,
                                       "%s answered Load with type %s, expected ()",
                                       who, g_variant_get_type_string (reply)));
     }
@@ -1120,14 +1201,21 @@ call_load (Op *op, Entry *entry)
 
 /* After the Ids are known: duplicates, required Ids, selection */
 
+/* By Id, then by unique name (the order list_helpers returns); entries
+ * without an Id (see op_ignores_invalid_ids()) last. */
 static int
 compare_entries_by_id (gconstpointer a,
                        gconstpointer b)
 {
   const Entry *ea = *(const Entry * const *) a;
   const Entry *eb = *(const Entry * const *) b;
+  int c;
 
-  return strcmp (ea->id, eb->id);
+  if ((ea->id == NULL) != (eb->id == NULL))
+    return ea->id == NULL ? 1 : -1;
+  if (ea->id != NULL && (c = strcmp (ea->id, eb->id)) != 0)
+    return c;
+  return strcmp (ea->unique_name, eb->unique_name);
 }
 
 static char *
@@ -1138,14 +1226,27 @@ join_ids (GPtrArray *entries)
   for (guint i = 0; i < entries->len; i++)
     {
       Entry *entry = g_ptr_array_index (entries, i);
+      g_autofree char *id = NULL;
 
-      if (s->len > 0)
-        g_string_append (s, ", ");
-      g_string_append_printf (s, "'%s' (%s)", entry->id, entry->unique_name);
+      if (entry->id == NULL)
+        continue;
+      id = _vmstate_abbreviate_id (entry->id);
+      g_string_append_printf (s, "%s'%s' (%s)", s->len > 0 ? ", " : "", id, entry->unique_name);
     }
   if (s->len == 0)
     g_string_append (s, "none");
   return g_string_free (s, FALSE);
+}
+
+/* Appends 'id' to a list in a message, cut short. */
+static void
+append_id (GString    *list,
+           guint      *n,
+           const char *id)
+{
+  g_autofree char *shown = _vmstate_abbreviate_id (id);
+
+  g_string_append_printf (list, "%s'%s'", (*n)++ ? ", " : "", shown);
 }
 
 static Entry *
@@ -1155,37 +1256,88 @@ find_helper (Op *op, const char *id)
     {
       Entry *entry = g_ptr_array_index (op->helpers, i);
 
-      if (g_str_equal (entry->id, id))
+      if (g_strcmp0 (entry->id, id) == 0)
         return entry;
     }
   return NULL;
 }
 
-/* Sorts op->helpers by Id and refuses duplicates. */
+/* Does the operation call the helper with this Id (if it is unique)? */
+static gboolean
+op_wants_id (Op         *op,
+             const char *id)
+{
+  return id != NULL &&
+         (op->required_ids == NULL ||
+          g_strv_contains ((const char * const *) op->required_ids, id));
+}
+
+/* Called when the pids of the holders of duplicated Ids (op->faults,
+ * sorted by Id) are known. */
+static void
+duplicates_done (Op *op)
+{
+  g_autoptr(GString) message = g_string_new (NULL);
+  guint i = 0;
+
+  while (i < op->faults->len)
+    {
+      Entry *first = g_ptr_array_index (op->faults, i);
+      g_autofree char *id = _vmstate_abbreviate_id (first->id);
+      guint n = 0;
+
+      while (i + n < op->faults->len &&
+             g_str_equal (((Entry *) g_ptr_array_index (op->faults, i + n))->id, first->id))
+        n++;
+
+      g_string_append_printf (message, "%s%u helpers have the Id '%s': ",
+                              message->len > 0 ? "; " : "", n, id);
+      for (guint j = 0; j < n; j++)
+        {
+          Entry *entry = g_ptr_array_index (op->faults, i + j);
+
+          g_string_append_printf (message, "%s%s (pid %u)",
+                                  j == 0 ? "" : j + 1 == n ? " and " : ", ",
+                                  entry->unique_name, entry->pid);
+        }
+      i += n;
+    }
+  op->error = g_error_new (VMSTATE_ERROR, VMSTATE_ERROR_DUPLICATE_ID,
+                           "%s (an Id must be unique on the bus)", message->str);
+  op_fail (op);
+}
+
+/* Sorts op->helpers by Id and refuses an Id the operation wants held
+ * twice (helpers outside required-ids do not matter, as with QEMU's
+ * id-list). When there is one, returns FALSE and fails the operation
+ * once it has the pids of every holder, to name them. */
 static gboolean
 op_check_duplicates (Op *op)
 {
   g_ptr_array_sort (op->helpers, compare_entries_by_id);
 
-  for (guint i = 1; i < op->helpers->len; i++)
+  for (guint i = 0; i < op->helpers->len; i++)
     {
-      Entry *a = g_ptr_array_index (op->helpers, i - 1);
-      Entry *b = g_ptr_array_index (op->helpers, i);
+      Entry *entry = g_ptr_array_index (op->helpers, i);
+      Entry *prev = i > 0 ? g_ptr_array_index (op->helpers, i - 1) : NULL;
+      Entry *next = i + 1 < op->helpers->len ? g_ptr_array_index (op->helpers, i + 1) : NULL;
 
-      if (g_str_equal (a->id, b->id))
-        {
-          op->error = g_error_new (VMSTATE_ERROR, VMSTATE_ERROR_DUPLICATE_ID,
-                                   "two helpers have the Id '%s': %s and %s "
-                                   "(an Id must be unique on the bus)",
-                                   a->id, a->unique_name, b->unique_name);
-          return FALSE;
-        }
+      if (op_wants_id (op, entry->id) &&
+          ((prev != NULL && g_strcmp0 (prev->id, entry->id) == 0) ||
+           (next != NULL && g_strcmp0 (next->id, entry->id) == 0)))
+        g_ptr_array_add (op->faults, entry);
     }
-  return TRUE;
+  if (op->faults->len == 0)
+    return TRUE;
+
+  op_run_phase (op, op->faults, call_get_pid, duplicates_done);
+  return FALSE;
 }
 
 /* Selects the helpers to call into op->selected: every helper, or the
- * required ones, which must all be present. */
+ * required ones, which must all be present. Returns FALSE when the
+ * operation fails (then, or once the holders of a duplicated Id are
+ * known). */
 static gboolean
 op_select_helpers (Op *op)
 {
@@ -1208,11 +1360,7 @@ op_select_helpers (Op *op)
           Entry *entry = find_helper (op, op->required_ids[i]);
 
           if (entry == NULL)
-            {
-              g_string_append_printf (missing, "%s'%s'", n_missing ? ", " : "",
-                                      op->required_ids[i]);
-              n_missing++;
-            }
+            append_id (missing, &n_missing, op->required_ids[i]);
           else if (!g_ptr_array_find (op->selected, entry, NULL))
             g_ptr_array_add (op->selected, entry);
         }
@@ -1226,6 +1374,7 @@ op_select_helpers (Op *op)
                                    "(present: %s)", n_missing,
                                    n_missing == 1 ? " is" : "s are",
                                    missing->str, present);
+          op_fail (op);
           return FALSE;
         }
       g_ptr_array_sort (op->selected, compare_entries_by_id);
@@ -1251,14 +1400,11 @@ list_done (Op *op)
   g_object_unref (task);
 }
 
+/* Every helper, duplicates included: listing is how one finds them. */
 static void
 list_ids_done (Op *op)
 {
-  if (!op_check_duplicates (op))
-    {
-      op_fail (op);
-      return;
-    }
+  g_ptr_array_sort (op->helpers, compare_entries_by_id);
   op_run_phase (op, op->helpers, call_get_pid, list_done);
 }
 
@@ -1351,10 +1497,7 @@ static void
 save_pipelined_done (Op *op)
 {
   if (!op_select_helpers (op))
-    {
-      op_fail (op);
-      return;
-    }
+    return;
   save_done (op);
 }
 
@@ -1362,10 +1505,7 @@ static void
 save_ids_done (Op *op)
 {
   if (!op_select_helpers (op))
-    {
-      op_fail (op);
-      return;
-    }
+    return;
   op_run_phase (op, op->selected, call_save, save_done);
 }
 
@@ -1390,10 +1530,7 @@ load_ids_done (Op *op)
   guint n_unknown = 0, n_lacking = 0;
 
   if (!op_select_helpers (op))
-    {
-      op_fail (op);
-      return;
-    }
+    return;
 
   /* Every entry must belong to a selected helper... */
   ids = vmstate_blob_get_ids (op->blob);
@@ -1409,8 +1546,7 @@ load_ids_done (Op *op)
         g_ptr_array_add (targets, entry);
       else
         {
-          g_string_append_printf (unknown, "%s'%s'", n_unknown ? ", " : "", ids[i]);
-          n_unknown++;
+          append_id (unknown, &n_unknown, ids[i]);
         }
     }
 
@@ -1419,9 +1555,7 @@ load_ids_done (Op *op)
     {
       if (!vmstate_blob_contains (op->blob, op->required_ids[i]))
         {
-          g_string_append_printf (lacking, "%s'%s'", n_lacking ? ", " : "",
-                                  op->required_ids[i]);
-          n_lacking++;
+          append_id (lacking, &n_lacking, op->required_ids[i]);
         }
     }
 
@@ -1601,8 +1735,10 @@ sync_data_end (SyncData *data)
  *
  * Lists every helper on the bus: the queued owners of
  * `org.qemu.VMState1`, with the Id each one reports (asked by unique
- * name) and its process id when the bus daemon tells it. Fails if a
- * helper's Id is invalid or two helpers share one. Finish with
+ * name) and its process id when the bus daemon tells it. Helpers that
+ * share an Id are all listed (a save or load would refuse them), one
+ * after the other; the listing fails only if a helper's Id cannot be
+ * read or is invalid. Finish with
  * [method@Vmstate.Collector.list_helpers_finish].
  *
  * Since: 1.0
@@ -1629,7 +1765,8 @@ vmstate_collector_list_helpers_async (VmstateCollector    *self,
  * Finishes [method@Vmstate.Collector.list_helpers_async].
  *
  * Returns: (transfer container) (element-type VmstateHelper): the
- *   helpers, sorted by Id, or %NULL with @error set
+ *   helpers, sorted by Id and then by unique name, or %NULL with @error
+ *   set
  *
  * Since: 1.0
  */
@@ -1821,11 +1958,13 @@ vmstate_collector_load_async (VmstateCollector    *self,
 
       if (size > op->max_state_size)
         {
+          g_autofree char *id = _vmstate_abbreviate_id (ids[i]);
+
           op->error = g_error_new (VMSTATE_ERROR, VMSTATE_ERROR_STATE_TOO_LARGE,
                                    "the blob's state for helper '%s' is %" G_GSIZE_FORMAT
                                    " bytes, more than the collector's max-state-size "
                                    "of %u bytes; no helper was loaded",
-                                   ids[i], size, op->max_state_size);
+                                   id, size, op->max_state_size);
           op_fail (op);
           return;
         }
@@ -1893,4 +2032,63 @@ vmstate_collector_load_sync (VmstateCollector  *self,
   ok = vmstate_collector_load_finish (self, data.result, error);
   sync_data_end (&data);
   return ok;
+}
+
+/**
+ * vmstate_collector_get_failed_helpers:
+ * @self: a #VmstateCollector
+ * @result: the #GAsyncResult of a save, load or list operation of @self
+ *
+ * Gets the helpers a failed operation failed because of, so that a
+ * program can tell which helper failed without reading the error's
+ * message: the one that failed, timed out, died, left the bus or
+ * answered badly; or every holder of an Id held twice, with its process
+ * id. Each [class@Vmstate.Helper] has the whole Id (messages cut a long
+ * one short), or %NULL when the Id could not be read; its pid is 0
+ * unless the collector asked for it.
+ *
+ * The array is empty when the operation succeeded, was cancelled, or
+ * failed because of no single helper (an invalid blob, a required helper
+ * missing from the bus, a lost connection to the bus).
+ *
+ * It depends only on @result, so concurrent operations do not mix
+ * their failures. Call it from the callback, before or after the
+ * `_finish` function:
+ *
+ * ```python
+ * def on_saved(collector, result):
+ *     try:
+ *         blob = collector.save_finish(result)
+ *     except GLib.Error as e:
+ *         for helper in collector.get_failed_helpers(result):
+ *             print("failed:", helper.props.id, helper.props.pid)
+ * ```
+ *
+ * The `_sync` methods hide their result: use the asynchronous methods
+ * when you need this.
+ *
+ * Returns: (transfer container) (element-type VmstateHelper): the helpers,
+ *   sorted by Id when there are several; empty but never %NULL
+ *
+ * Since: 1.0
+ */
+GPtrArray *
+vmstate_collector_get_failed_helpers (VmstateCollector *self,
+                                      GAsyncResult     *result)
+{
+  GPtrArray *helpers = g_ptr_array_new_with_free_func (g_object_unref);
+  gpointer tag;
+  Op *op;
+
+  g_return_val_if_fail (VMSTATE_IS_COLLECTOR (self), helpers);
+  g_return_val_if_fail (g_task_is_valid (result, self), helpers);
+  tag = g_task_get_source_tag (G_TASK (result));
+  g_return_val_if_fail (tag == vmstate_collector_save_async ||
+                        tag == vmstate_collector_load_async ||
+                        tag == vmstate_collector_list_helpers_async, helpers);
+
+  op = g_task_get_task_data (G_TASK (result));
+  for (guint i = 0; i < op->failed_helpers->len; i++)
+    g_ptr_array_add (helpers, g_object_ref (g_ptr_array_index (op->failed_helpers, i)));
+  return helpers;
 }

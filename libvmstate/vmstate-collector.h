@@ -102,4 +102,8 @@ gboolean             vmstate_collector_load_sync               (VmstateCollector
                                                                 GCancellable         *cancellable,
                                                                 GError              **error);
 
+VMSTATE_AVAILABLE_IN_ALL
+GPtrArray           *vmstate_collector_get_failed_helpers      (VmstateCollector     *self,
+                                                                GAsyncResult         *result);
+
 G_END_DECLS

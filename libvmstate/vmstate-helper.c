@@ -6,9 +6,11 @@
 /**
  * VmstateHelper:
  *
- * A helper that [method@Vmstate.Collector.list_helpers_async] found on the bus:
- * its Id, the unique bus name every call is addressed to, and its process
- * id when the bus daemon tells it.
+ * A helper that [method@Vmstate.Collector.list_helpers_async] found on the bus
+ * (or that an operation failed because of, see
+ * [method@Vmstate.Collector.get_failed_helpers]): its Id, the unique bus
+ * name every call is addressed to, and its process id when the bus daemon
+ * tells it.
  *
  * Since: 1.0
  */
@@ -108,7 +110,9 @@ vmstate_helper_class_init (VmstateHelperClass *klass)
   /**
    * VmstateHelper:id:
    *
-   * The helper's `Id` property.
+   * The helper's `Id` property, whole; %NULL only for a helper of
+   * [method@Vmstate.Collector.get_failed_helpers] whose Id could not be
+   * read (or was not a string).
    *
    * Since: 1.0
    */
@@ -167,7 +171,9 @@ _vmstate_helper_new (const char *id,
  *
  * Gets the helper's Id.
  *
- * Returns: the Id
+ * Returns: (nullable): the Id; %NULL only for a helper of
+ *   [method@Vmstate.Collector.get_failed_helpers] whose Id could not be
+ *   read
  *
  * Since: 1.0
  */

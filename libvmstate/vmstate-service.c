@@ -988,6 +988,12 @@ call_return_unexported (Call *call)
                      g_dbus_method_invocation_get_method_name (call->invocation));
 }
 
+/* Which limit refused a state, and how to raise it. */
+#define MAX_STATE_SIZE_HINT \
+  "the limit is the helper's VmstateService:max-state-size, 1 MiB by default; " \
+  "raise it with vmstate_service_set_max_state_size(), up to 64 MiB, and the " \
+  "collector's max-state-size with it; QEMU accepts no state over 1 MiB"
+
 static void
 on_save_done (GObject      *source,
               GAsyncResult *result,
@@ -1049,11 +1055,14 @@ on_save_done (GObject      *source,
   size = g_bytes_get_size (state);
   if (size > priv->max_state_size)
     {
+      g_autofree char *id = _vmstate_abbreviate_id (priv->id);
+
       call_return_error (call, VMSTATE_ERROR, VMSTATE_ERROR_STATE_TOO_LARGE,
                          "helper '%s' has a state of %" G_GSIZE_FORMAT
                          " bytes, more than its max-state-size of %u "
-                         "bytes; refusing to send a truncated state",
-                         priv->id, size, priv->max_state_size);
+                         "bytes; refusing to send a truncated state "
+                         "(" MAX_STATE_SIZE_HINT ")",
+                         id, size, priv->max_state_size);
       return;
     }
 
@@ -1110,10 +1119,13 @@ dispatch_call (Call *call)
 
       if (size > priv->max_state_size)
         {
+          g_autofree char *id = _vmstate_abbreviate_id (priv->id);
+
           call_return_error (call, VMSTATE_ERROR, VMSTATE_ERROR_STATE_TOO_LARGE,
                              "helper '%s' was sent a state of %" G_GSIZE_FORMAT
-                             " bytes, more than its max-state-size of %u bytes",
-                             priv->id, size, priv->max_state_size);
+                             " bytes, more than its max-state-size of %u bytes "
+                             "(" MAX_STATE_SIZE_HINT ")",
+                             id, size, priv->max_state_size);
           return;
         }
 

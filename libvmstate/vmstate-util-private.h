@@ -24,6 +24,13 @@ G_BEGIN_DECLS
 #define VMSTATE_DEFAULT_MAX_STATE_SIZE (1024 * 1024)
 /* The D-Bus specification's limit on an array. */
 #define VMSTATE_MAX_MAX_STATE_SIZE    (64 * 1024 * 1024)
+/* dbus-daemon 1.14's built-in max_message_size (a bus configuration
+ * without <limit>s, such as libvirt's, keeps it), and room for a
+ * message's header on top of its `ay`. */
+#define VMSTATE_DBUS_DAEMON_MAX_MESSAGE_SIZE (32 * 1024 * 1024)
+#define VMSTATE_MESSAGE_OVERHEAD      4096
+/* How much of an Id a message shows. */
+#define VMSTATE_ID_SHOWN_CHARS        64
 #define VMSTATE_DEFAULT_TIMEOUT_MSEC  25000
 /* dbus-daemon 1.14 allows 128 pending replies per connection by default. */
 #define VMSTATE_DEFAULT_MAX_IN_FLIGHT 64
@@ -33,5 +40,6 @@ gboolean          _vmstate_check_id          (const char  *id,
                                               GError     **error);
 GDBusInterfaceInfo *_vmstate_get_interface_info (void);
 char             *_vmstate_describe_dbus_error (const GError *error);
+char             *_vmstate_abbreviate_id     (const char  *id);
 
 G_END_DECLS

@@ -96,3 +96,23 @@ _vmstate_describe_dbus_error (const GError *error)
     return g_strdup_printf ("%s (%s)", copy->message, remote);
   return g_strdup (copy->message);
 }
+
+/*
+ * _vmstate_abbreviate_id:
+ *
+ * An Id as a message shows it: whole up to VMSTATE_ID_SHOWN_CHARS
+ * characters, cut there with "…" beyond (an Id may be 255 bytes, and an
+ * invalid one longer). Whoever needs the whole Id has it in structured
+ * form (VmstateHelper, vmstate_collector_get_failed_helpers()).
+ */
+char *
+_vmstate_abbreviate_id (const char *id)
+{
+  g_autofree char *valid = g_utf8_make_valid (id, -1);
+  g_autofree char *head = NULL;
+
+  if (g_utf8_strlen (valid, -1) <= VMSTATE_ID_SHOWN_CHARS)
+    return g_steal_pointer (&valid);
+  head = g_utf8_substring (valid, 0, VMSTATE_ID_SHOWN_CHARS);
+  return g_strconcat (head, "…", NULL);
+}

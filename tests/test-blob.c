@@ -136,6 +136,9 @@ test_add_errors (void)
   g_clear_error (&error);
   g_assert_false (vmstate_blob_add (blob, long_id, s, &error));
   g_assert_error (error, VMSTATE_ERROR, VMSTATE_ERROR_INVALID_ID);
+  /* the message shows 64 characters of it, and says it is longer */
+  g_assert_nonnull (strstr (error->message, "'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx…'"));
+  g_assert_null (strstr (error->message, long_id + 190));
   g_clear_error (&error);
   g_assert_false (vmstate_blob_add (blob, "\xff", s, &error));
   g_assert_error (error, VMSTATE_ERROR, VMSTATE_ERROR_INVALID_ID);

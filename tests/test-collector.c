@@ -90,6 +90,68 @@ load_fails (Fixture *f, GBytes *blob, int code, const char *must_contain)
     g_assert_nonnull (strstr (error->message, must_contain));
 }
 
+static void
+store_result (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  GAsyncResult **out = user_data;
+
+  *out = g_object_ref (result);
+  g_main_context_wakeup (NULL);
+}
+
+static GAsyncResult *
+wait_result (GAsyncResult **result)
+{
+  while (*result == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  return *result;
+}
+
+/* Saves with the async API; returns the blob, and in @failed what
+ * vmstate_collector_get_failed_helpers() says, asked before and after
+ * the _finish (it must say the same). */
+static GBytes *
+save_failed_helpers (Fixture *f, GPtrArray **failed, GError **error)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GPtrArray) before = NULL;
+  GBytes *blob;
+
+  vmstate_collector_save_async (f->collector, NULL, store_result, &result);
+  before = vmstate_collector_get_failed_helpers (f->collector, wait_result (&result));
+  blob = vmstate_collector_save_finish (f->collector, result, error);
+  *failed = vmstate_collector_get_failed_helpers (f->collector, result);
+  g_assert_cmpuint (before->len, ==, (*failed)->len);
+  for (guint i = 0; i < before->len; i++)
+    g_assert_true (before->pdata[i] == (*failed)->pdata[i]);
+  return blob;
+}
+
+static gboolean
+load_failed_helpers (Fixture *f, GBytes *blob, GPtrArray **failed, GError **error)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+  gboolean ok;
+
+  vmstate_collector_load_async (f->collector, blob, NULL, store_result, &result);
+  ok = vmstate_collector_load_finish (f->collector, wait_result (&result), error);
+  *failed = vmstate_collector_get_failed_helpers (f->collector, result);
+  return ok;
+}
+
+/* pid 0: do not check it */
+static void
+assert_helper (VmstateHelper *helper, const char *id, const char *unique_name, guint pid)
+{
+  g_assert_true (VMSTATE_IS_HELPER (helper));
+  g_assert_cmpstr (vmstate_helper_get_id (helper), ==, id);
+  g_assert_cmpstr (vmstate_helper_get_unique_name (helper), ==, unique_name);
+  if (pid != 0)
+    g_assert_cmpuint (vmstate_helper_get_pid (helper), ==, pid);
+}
+
 static GBytes *
 blob_of (const char *first_id, ...)
 {
@@ -270,16 +332,24 @@ test_save_error (Fixture *f, gconstpointer data)
   save_fails (f, VMSTATE_ERROR_HELPER_FAILED, "'bad'", bad->unique_name, "disk on fire", NULL);
 }
 
-/* The longest Id (255 bytes) is named whole in the error, with the
- * unique name and the helper's message after it. */
+/* The longest Id (255 bytes) is cut after 64 characters in the error,
+ * with the unique name and the helper's message after it; the failed
+ * helper has it whole. */
 static void
 test_save_error_long_id (Fixture *f, gconstpointer data)
 {
   g_autofree char *id = g_strnfill (255, 'i');
+  g_autofree char *head = g_strnfill (64, 'i');
   g_autoptr(TestHelper) bad = test_helper_spawn ("--id", id, "--save-error", "disk on fire", NULL);
-  g_autofree char *quoted = g_strdup_printf ("helper '%s' (%s) failed Save", id, bad->unique_name);
+  g_autofree char *quoted = g_strdup_printf ("helper '%s…' (%s) failed Save", head, bad->unique_name);
+  g_autoptr(GPtrArray) failed = NULL;
+  g_autoptr(GError) error = NULL;
 
   save_fails (f, VMSTATE_ERROR_HELPER_FAILED, quoted, "disk on fire", NULL);
+  g_assert_null (save_failed_helpers (f, &failed, &error));
+  g_assert_null (strstr (error->message, id));
+  g_assert_cmpuint (failed->len, ==, 1);
+  assert_helper (failed->pdata[0], id, bad->unique_name, 0);
 }
 
 static void
@@ -339,18 +409,213 @@ test_save_vanished (Fixture *f, gconstpointer data)
   save_fails (f, VMSTATE_ERROR_HELPER_VANISHED, "'leaving'", leaving->unique_name, "Save", NULL);
 }
 
+/* Both holders are named with their pids, in the message and in the
+ * failed helpers; the listing shows them both. */
 static void
 test_save_duplicate (Fixture *f, gconstpointer data)
 {
   g_autoptr(TestHelper) a = test_helper_spawn ("--id", "same", NULL);
   g_autoptr(TestHelper) b = test_helper_spawn ("--id", "same", NULL);
+  g_autoptr(TestHelper) other = test_helper_spawn ("--id", "other", NULL);
+  g_autofree char *pid_a = g_strdup_printf ("%s (pid %u)", a->unique_name, a->pid);
+  g_autofree char *pid_b = g_strdup_printf ("%s (pid %u)", b->unique_name, b->pid);
   g_autoptr(GError) error = NULL;
   g_autoptr(GPtrArray) helpers = NULL;
+  g_autoptr(GPtrArray) failed = NULL;
+  TestHelper *first, *second;
 
-  save_fails (f, VMSTATE_ERROR_DUPLICATE_ID, "'same'", a->unique_name, b->unique_name, NULL);
-  helpers = vmstate_collector_list_helpers_sync (f->collector, NULL, &error);
+  save_fails (f, VMSTATE_ERROR_DUPLICATE_ID, "2 helpers have the Id 'same'", pid_a, pid_b, NULL);
+  g_assert_null (save_failed_helpers (f, &failed, &error));
   g_assert_error (error, VMSTATE_ERROR, VMSTATE_ERROR_DUPLICATE_ID);
-  g_assert_null (helpers);
+  g_assert_cmpuint (failed->len, ==, 2);
+  /* sorted by unique name */
+  first = strcmp (a->unique_name, b->unique_name) < 0 ? a : b;
+  second = first == a ? b : a;
+  assert_helper (failed->pdata[0], "same", first->unique_name, first->pid);
+  assert_helper (failed->pdata[1], "same", second->unique_name, second->pid);
+
+  g_clear_error (&error);
+  helpers = vmstate_collector_list_helpers_sync (f->collector, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (helpers->len, ==, 3);
+  assert_helper (helpers->pdata[0], "other", other->unique_name, other->pid);
+  assert_helper (helpers->pdata[1], "same", first->unique_name, first->pid);
+  assert_helper (helpers->pdata[2], "same", second->unique_name, second->pid);
+}
+
+/* With required-ids, helpers outside the list do not matter, as with
+ * QEMU's id-list: two strays sharing an Id, and one with an invalid Id,
+ * fail neither the save nor the load. */
+static void
+test_required_ignores_strays (Fixture *f, gconstpointer data)
+{
+  g_autoptr(TestHelper) a = test_helper_spawn ("--id", "a", "--state-seed", "3", NULL);
+  g_autoptr(TestHelper) s1 = test_helper_spawn ("--id", "stray", "--save-error", "must not be called",
+                                                "--load-error", "must not be called", NULL);
+  g_autoptr(TestHelper) s2 = test_helper_spawn ("--id", "stray", "--save-error", "must not be called",
+                                                "--load-error", "must not be called", NULL);
+  g_autoptr(TestHelper) s3 = test_helper_spawn ("--raw-id-len", "300", NULL);
+  const char *ids[] = { "a", NULL };
+  g_autoptr(GBytes) blob = NULL;
+  g_autoptr(VmstateBlob) parsed = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) state = test_make_state (16, 3);
+
+  vmstate_collector_set_required_ids (f->collector, ids);
+  blob = save_ok (f);
+  parsed = vmstate_blob_new_from_bytes (blob, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (vmstate_blob_get_n_entries (parsed), ==, 1);
+  g_assert_true (g_bytes_equal (vmstate_blob_get_state (parsed, "a"), state));
+
+  g_assert_true (vmstate_collector_load_sync (f->collector, blob, NULL, &error));
+  g_assert_no_error (error);
+  test_helper_expect_loaded (a, state);
+}
+
+/* A listed Id held twice is still an error, for save and load, naming
+ * both holders with their pids; the strays beside them are not named. */
+static void
+test_required_duplicate (Fixture *f, gconstpointer data)
+{
+  g_autoptr(TestHelper) a1 = test_helper_spawn ("--id", "a", NULL);
+  g_autoptr(TestHelper) a2 = test_helper_spawn ("--id", "a", NULL);
+  g_autoptr(TestHelper) s1 = test_helper_spawn ("--id", "stray", NULL);
+  g_autoptr(TestHelper) s2 = test_helper_spawn ("--id", "stray", NULL);
+  g_autoptr(GBytes) blob = blob_of ("a", test_make_state (4, 0), NULL);
+  const char *ids[] = { "a", NULL };
+  g_autofree char *pid1 = g_strdup_printf ("%s (pid %u)", a1->unique_name, a1->pid);
+  g_autofree char *pid2 = g_strdup_printf ("%s (pid %u)", a2->unique_name, a2->pid);
+
+  vmstate_collector_set_required_ids (f->collector, ids);
+  save_fails (f, VMSTATE_ERROR_DUPLICATE_ID, "'a'", pid1, pid2, NULL);
+
+  for (guint i = 0; i < 2; i++)
+    {
+      g_autoptr(GPtrArray) failed = NULL;
+      g_autoptr(GError) error = NULL;
+
+      if (i == 0)
+        g_assert_null (save_failed_helpers (f, &failed, &error));
+      else
+        g_assert_false (load_failed_helpers (f, blob, &failed, &error));
+      g_assert_error (error, VMSTATE_ERROR, VMSTATE_ERROR_DUPLICATE_ID);
+      g_test_message ("%s", error->message);
+      g_assert_nonnull (strstr (error->message, pid1));
+      g_assert_nonnull (strstr (error->message, pid2));
+      g_assert_null (strstr (error->message, "stray"));
+      g_assert_cmpuint (failed->len, ==, 2);
+      for (guint j = 0; j < 2; j++)
+        {
+          VmstateHelper *h = failed->pdata[j];
+          TestHelper *t = g_str_equal (vmstate_helper_get_unique_name (h), a1->unique_name) ? a1 : a2;
+
+          assert_helper (h, "a", t->unique_name, t->pid);
+        }
+    }
+}
+
+/* The failed helper of each kind of failure, from the result alone;
+ * none for a success or a failure that is no helper's. */
+static void
+test_failed_helpers (Fixture *f, gconstpointer data)
+{
+  g_autoptr(TestHelper) good = test_helper_spawn ("--id", "good", NULL);
+  g_autoptr(TestHelper) bad = test_helper_spawn ("--id", "bad", "--save-error", "disk on fire",
+                                                 "--load-error", "wrong version", NULL);
+  g_autoptr(GPtrArray) failed = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) blob = NULL;
+  g_autoptr(GBytes) loadable = blob_of ("good", test_make_state (4, 0),
+                                        "bad", test_make_state (4, 0), NULL);
+  g_autoptr(GBytes) ghost = blob_of ("ghost", test_make_state (4, 0), NULL);
+  const char *ids[] = { "good", NULL };
+
+  g_assert_null (save_failed_helpers (f, &failed, &error));
+  g_assert_error (error, VMSTATE_ERROR, VMSTATE_ERROR_HELPER_FAILED);
+  g_assert_cmpuint (failed->len, ==, 1);
+  assert_helper (failed->pdata[0], "bad", bad->unique_name, 0);
+  g_clear_pointer (&failed, g_ptr_array_unref);
+  g_clear_error (&error);
+
+  g_assert_false (load_failed_helpers (f, loadable, &failed, &error));
+  g_assert_error (error, VMSTATE_ERROR, VMSTATE_ERROR_HELPER_FAILED);
+  g_assert_cmpuint (failed->len, ==, 1);
+  assert_helper (failed->pdata[0], "bad", bad->unique_name, 0);
+  g_clear_pointer (&failed, g_ptr_array_unref);
+  g_clear_error (&error);
+
+  /* no helper's fault: an entry without a helper */
+  g_assert_false (load_failed_helpers (f, ghost, &failed, &error));
+  g_assert_error (error, VMSTATE_ERROR, VMSTATE_ERROR_MISSING_HELPER);
+  g_assert_cmpuint (failed->len, ==, 0);
+  g_clear_pointer (&failed, g_ptr_array_unref);
+  g_clear_error (&error);
+
+  /* a success */
+  vmstate_collector_set_required_ids (f->collector, ids);
+  blob = save_failed_helpers (f, &failed, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (blob);
+  g_assert_cmpuint (failed->len, ==, 0);
+}
+
+/* An invalid Id is named by the failed helper whole, and cut short in
+ * the message. */
+static void
+test_failed_helper_invalid_id (Fixture *f, gconstpointer data)
+{
+  g_autoptr(TestHelper) bad = test_helper_spawn ("--raw-id-len", "300", NULL);
+  g_autofree char *id = g_strnfill (300, 'x');
+  g_autoptr(GPtrArray) failed = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_null (save_failed_helpers (f, &failed, &error));
+  g_assert_error (error, VMSTATE_ERROR, VMSTATE_ERROR_INVALID_ID);
+  g_assert_null (strstr (error->message, "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"));
+  g_assert_cmpuint (failed->len, ==, 1);
+  assert_helper (failed->pdata[0], id, bad->unique_name, 0);
+}
+
+/* A required Id of 300 characters, missing: the message shows 64 of
+ * them and "…". */
+static void
+test_required_missing_long_id (Fixture *f, gconstpointer data)
+{
+  g_autofree char *id = g_strnfill (300, 'z');
+  g_autofree char *shown = g_strdup_printf ("'%.64s…'", id);
+  const char *ids[] = { id, NULL };
+  g_autoptr(GError) error = NULL;
+
+  vmstate_collector_set_required_ids (f->collector, ids);
+  save_fails (f, VMSTATE_ERROR_MISSING_HELPER, shown, NULL);
+  g_assert_null (vmstate_collector_save_sync (f->collector, NULL, &error));
+  g_assert_null (strstr (error->message, id));
+}
+
+/* A state over 32 MiB through a bus with dbus-daemon's default limits
+ * (GTestDBus sets none): the bus disconnects the helper whose reply is
+ * too large, or the collector whose Load is; the error names the bus's
+ * max_message_size. */
+static void
+test_over_bus_message_limit (Fixture *f, gconstpointer data)
+{
+  const char *size = "41943040";  /* 40 MiB */
+  g_autoptr(TestHelper) big = test_helper_spawn ("--id", "big", "--state-size", size,
+                                                 "--max-state-size", "67108864", NULL);
+
+  vmstate_collector_set_max_state_size (f->collector, 64 * 1024 * 1024);
+  save_fails (f, VMSTATE_ERROR_HELPER_VANISHED, "'big'", "max_message_size", "32 MiB", NULL);
+}
+
+static void
+test_over_bus_message_limit_load (Fixture *f, gconstpointer data)
+{
+  g_autoptr(TestHelper) big = test_helper_spawn ("--id", "big", "--max-state-size", "67108864", NULL);
+  g_autoptr(GBytes) blob = blob_of ("big", test_make_state (40 * 1024 * 1024, 1), NULL);
+
+  vmstate_collector_set_max_state_size (f->collector, 64 * 1024 * 1024);
+  load_fails (f, blob, VMSTATE_ERROR_FAILED, "max_message_size");
 }
 
 static void
@@ -659,25 +924,6 @@ test_bad_address (void)
 }
 
 static void
-store_result (GObject      *source,
-              GAsyncResult *result,
-              gpointer      user_data)
-{
-  GAsyncResult **out = user_data;
-
-  *out = g_object_ref (result);
-  g_main_context_wakeup (NULL);
-}
-
-static GAsyncResult *
-wait_result (GAsyncResult **result)
-{
-  while (*result == NULL)
-    g_main_context_iteration (NULL, TRUE);
-  return *result;
-}
-
-static void
 assert_no_connection_error (const GError *error)
 {
   g_assert_error (error, VMSTATE_ERROR, VMSTATE_ERROR_FAILED);
@@ -824,6 +1070,13 @@ main (int argc, char **argv)
   ADD ("/collector/save/cancel", test_cancel, NULL);
   ADD ("/collector/required/subset", test_required_subset, NULL);
   ADD ("/collector/required/missing", test_required_missing, NULL);
+  ADD ("/collector/required/missing/long-id", test_required_missing_long_id, NULL);
+  ADD ("/collector/required/ignores-strays", test_required_ignores_strays, NULL);
+  ADD ("/collector/required/duplicate-id", test_required_duplicate, NULL);
+  ADD ("/collector/failed-helpers", test_failed_helpers, NULL);
+  ADD ("/collector/failed-helpers/invalid-id", test_failed_helper_invalid_id, NULL);
+  ADD ("/collector/save/over-bus-message-limit", test_over_bus_message_limit, NULL);
+  ADD ("/collector/load/over-bus-message-limit", test_over_bus_message_limit_load, NULL);
   ADD ("/collector/load/invalid", test_load_invalid, NULL);
   ADD ("/collector/load/padded", test_load_padded, NULL);
   ADD ("/collector/load/helper-error", test_load_error, NULL);

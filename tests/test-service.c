@@ -467,6 +467,9 @@ test_save_too_large (Fixture *f, gconstpointer data)
   g_assert_null (reply);
   g_assert_error (error, VMSTATE_ERROR, VMSTATE_ERROR_STATE_TOO_LARGE);
   g_assert_nonnull (strstr (error->message, "'svc'"));
+  /* which limit, and how to raise it */
+  g_assert_nonnull (strstr (error->message, "max-state-size of 5 bytes"));
+  g_assert_nonnull (strstr (error->message, "vmstate_service_set_max_state_size()"));
 }
 
 static void
@@ -533,6 +536,8 @@ test_load_too_large (Fixture *f, gconstpointer data)
                        &error);
   g_assert_null (reply);
   g_assert_error (error, VMSTATE_ERROR, VMSTATE_ERROR_STATE_TOO_LARGE);
+  g_assert_nonnull (strstr (error->message, "max-state-size of 1048576 bytes"));
+  g_assert_nonnull (strstr (error->message, "vmstate_service_set_max_state_size()"));
   /* refused before it reached the vfunc */
   g_assert_cmpuint (f->service->n_load, ==, 0);
 }

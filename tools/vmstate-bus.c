@@ -21,12 +21,17 @@
 #include "vmstate-tool.h"
 
 static char *opt_dir;
+static char *opt_address_file;
 static char *opt_dbus_daemon;
 
 static const GOptionEntry bus_entries[] = {
   { "dir", 'd', 0, G_OPTION_ARG_FILENAME, &opt_dir,
     "Put the socket (DIR/bus) and the configuration (DIR/bus.conf) in DIR, created "
-    "with mode 0700 if needed (default: a fresh directory in $XDG_RUNTIME_DIR)", "DIR" },
+    "with mode 0700 if needed (default: a fresh directory in $XDG_RUNTIME_DIR, or "
+    "in ~/.cache when XDG_RUNTIME_DIR is not set)", "DIR" },
+  { "address-file", 'f', 0, G_OPTION_ARG_FILENAME, &opt_address_file,
+    "Also write the address to FILE (atomically, once the bus listens; "
+    "removed when the bus stops)", "FILE" },
   { "dbus-daemon", 0, 0, G_OPTION_ARG_FILENAME, &opt_dbus_daemon,
     "The dbus-daemon program (default: dbus-daemon from PATH)", "PATH" },
   { NULL }
@@ -39,10 +44,14 @@ bus_add_options (GOptionContext *context)
   g_option_context_set_description (context,
     "Starts a dbus-daemon private to one VM, the way QEMU's documentation asks\n"
     "for: a message bus listening on a unix socket, EXTERNAL authentication only,\n"
-    "and only the current user allowed to connect. Prints the bus address on\n"
-    "standard output, then runs until SIGTERM or SIGINT, when it stops the\n"
-    "daemon and removes the socket and configuration file (and the directory,\n"
-    "if it made a fresh one). Exits 1 if the daemon dies on its own.");
+    "and only the current user allowed to connect. Its limits allow states up\n"
+    "to libvmstate's ceiling of 64 MiB (max_message_size 128 MiB) and many\n"
+    "helpers (1024 pending replies per connection, 2048 connections). Prints\n"
+    "the bus address on standard output once the bus listens, then runs until\n"
+    "SIGTERM or SIGINT, when it stops the daemon and removes the socket and\n"
+    "configuration file (and the directory, if it made a fresh one). Warns when\n"
+    "an existing DIR is open to its group or others. Exits 1 if the daemon\n"
+    "dies on its own.");
 }
 
 static char *
@@ -68,6 +77,16 @@ make_config (const char *socket_path)
     "    <allow eavesdrop=\"true\"/>\n"
     "    <allow own=\"*\"/>\n"
     "  </policy>\n"
+    "  <!-- a state may be up to 64 MiB (libvmstate's ceiling, the D-Bus\n"
+    "       limit on an array), and there may be many helpers: dbus-daemon's\n"
+    "       defaults (32 MiB per message, 127 MiB queued per connection, 128\n"
+    "       pending replies per connection, 256 connections per user) are\n"
+    "       lower. Only this user may connect, so these bound nobody else. -->\n"
+    "  <limit name=\"max_message_size\">134217728</limit>\n"
+    "  <limit name=\"max_incoming_bytes\">1073741824</limit>\n"
+    "  <limit name=\"max_outgoing_bytes\">1073741824</limit>\n"
+    "  <limit name=\"max_replies_per_connection\">1024</limit>\n"
+    "  <limit name=\"max_connections_per_user\">2048</limit>\n"
     "</busconfig>\n",
     listen, (guint) getuid ());
 }
@@ -100,10 +119,35 @@ child_setup (gpointer user_data)
 #endif
 }
 
+/* dbus-daemon started as root raises its fd limit to 65536 and, where
+ * it may not (a container without CAP_SYS_RESOURCE), says so at every
+ * start: noise for a bus of a few connections. Anything else it says is
+ * passed on. */
+static void
+forward_daemon_line (const char *line)
+{
+  if (strstr (line, "Failed to set fd limit") == NULL)
+    g_printerr ("%s\n", line);
+}
+
+static void
+forward_daemon_stderr_sync (GDataInputStream *err)
+{
+  char *line;
+
+  while ((line = g_data_input_stream_read_line (err, NULL, NULL, NULL)) != NULL)
+    {
+      forward_daemon_line (line);
+      g_free (line);
+    }
+}
+
 typedef struct
 {
   GMainLoop   *loop;
   GSubprocess *daemon;
+  GDataInputStream *err;
+  gboolean     err_closed;
   gboolean     daemon_exited;
   gboolean     stopping;
   guint        stop_timeout;
@@ -128,6 +172,26 @@ on_daemon_exited (GObject      *source,
       state->status = TOOL_EXIT_FAILURE;
     }
   g_main_loop_quit (state->loop);
+}
+
+static void
+on_daemon_stderr (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  BusState *state = user_data;
+  g_autofree char *line = NULL;
+
+  line = g_data_input_stream_read_line_finish (state->err, result, NULL, NULL);
+  if (line == NULL)
+    {
+      state->err_closed = TRUE;
+      g_main_loop_quit (state->loop);
+      return;
+    }
+  forward_daemon_line (line);
+  g_data_input_stream_read_line_async (state->err, G_PRIORITY_DEFAULT, NULL,
+                                       on_daemon_stderr, state);
 }
 
 static gboolean
@@ -163,6 +227,7 @@ bus_run (GOptionContext *context,
   g_autoptr(GSubprocessLauncher) launcher = NULL;
   g_autoptr(GSubprocess) daemon = NULL;
   g_autoptr(GDataInputStream) out = NULL;
+  g_autoptr(GDataInputStream) err = NULL;
   g_autoptr(GMainLoop) loop = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *dir = NULL;
@@ -173,6 +238,7 @@ bus_run (GOptionContext *context,
   g_autofree char *config_arg = NULL;
   g_autofree char *address = NULL;
   gboolean made_dir = FALSE;
+  gboolean wrote_address_file = FALSE;
   BusState state = { 0 };
   guint sigterm, sigint;
   GStatBuf st;
@@ -189,6 +255,11 @@ bus_run (GOptionContext *context,
   if (opt_dir != NULL)
     {
       dir = g_canonicalize_filename (opt_dir, NULL);
+      /* another user who may write there could replace the socket */
+      if (g_stat (dir, &st) == 0 && S_ISDIR (st.st_mode) && (st.st_mode & 077) != 0)
+        g_printerr ("vmstate bus: warning: %s is open to its group or others (mode %04o); "
+                    "prefer mode 0700, so that nobody else can see or replace the bus socket\n",
+                    dir, (guint) (st.st_mode & 07777));
       if (g_mkdir_with_parents (dir, 0700) != 0)
         return tool_failure ("bus", "cannot create %s: %s", dir, g_strerror (errno));
     }
@@ -221,7 +292,8 @@ bus_run (GOptionContext *context,
                                  0600, &error))
     return tool_failure ("bus", "%s", error->message);
 
-  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE |
+                                       G_SUBPROCESS_FLAGS_STDERR_PIPE);
   g_subprocess_launcher_set_child_setup (launcher, child_setup, NULL, NULL);
   config_arg = g_strconcat ("--config-file=", config_path, NULL);
   daemon = g_subprocess_launcher_spawn (launcher, &error, daemon_path, config_arg,
@@ -236,10 +308,12 @@ bus_run (GOptionContext *context,
     }
 
   out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (daemon));
+  err = g_data_input_stream_new (g_subprocess_get_stderr_pipe (daemon));
   address = g_data_input_stream_read_line (out, NULL, NULL, &error);
   if (address == NULL || address[0] == '\0')
     {
       g_subprocess_wait (daemon, NULL, NULL);
+      forward_daemon_stderr_sync (err);
       g_unlink (config_path);
       if (made_dir)
         g_rmdir (dir);
@@ -247,18 +321,39 @@ bus_run (GOptionContext *context,
                            error ? error->message : "");
     }
 
-  setvbuf (stdout, NULL, _IOLBF, 0);
-  g_print ("%s\n", address);
-
+  /* The bus listens: from here on, a signal stops it cleanly. */
   loop = g_main_loop_new (NULL, FALSE);
   state.loop = loop;
   state.daemon = daemon;
+  state.err = err;
   state.status = TOOL_EXIT_OK;
   sigterm = g_unix_signal_add (SIGTERM, on_signal, &state);
   sigint = g_unix_signal_add (SIGINT, on_signal, &state);
   g_subprocess_wait_async (daemon, NULL, on_daemon_exited, &state);
+  g_data_input_stream_read_line_async (err, G_PRIORITY_DEFAULT, NULL, on_daemon_stderr, &state);
 
-  while (!state.daemon_exited)
+  if (opt_address_file != NULL)
+    {
+      g_autofree char *contents = g_strconcat (address, "\n", NULL);
+
+      wrote_address_file = g_file_set_contents_full (opt_address_file, contents, -1,
+                                                     G_FILE_SET_CONTENTS_CONSISTENT,
+                                                     0600, &error);
+      if (!wrote_address_file)
+        {
+          g_printerr ("vmstate bus: %s\n", error->message);
+          state.status = TOOL_EXIT_FAILURE;
+          on_signal (&state);
+        }
+    }
+  if (state.status == TOOL_EXIT_OK)
+    {
+      setvbuf (stdout, NULL, _IOLBF, 0);
+      g_print ("%s\n", address);
+    }
+
+  /* until the daemon has exited and said all it had to say */
+  while (!state.daemon_exited || !state.err_closed)
     {
       g_main_loop_run (loop);
       if (state.stopping && state.stop_timeout == 0 && !state.daemon_exited)
@@ -271,6 +366,8 @@ bus_run (GOptionContext *context,
   g_source_remove (sigint);
 
   g_unlink (config_path);
+  if (wrote_address_file)
+    g_unlink (opt_address_file);
   if (g_lstat (socket_path, &st) == 0 && S_ISSOCK (st.st_mode))
     g_unlink (socket_path);
   if (made_dir && g_rmdir (dir) != 0)

@@ -93,7 +93,7 @@ tool_file_service_init (ToolFileService *self)
 static char *opt_address;
 static char *opt_id;
 static char *opt_state_file;
-static int opt_max_state_size = -1;
+static char *opt_max_state_size;
 
 static const GOptionEntry serve_entries[] = {
   { "address", 'a', 0, G_OPTION_ARG_STRING, &opt_address,
@@ -102,8 +102,8 @@ static const GOptionEntry serve_entries[] = {
     "The helper's Id, unique on the bus (required)", "ID" },
   { "state-file", 'f', 0, G_OPTION_ARG_FILENAME, &opt_state_file,
     "The file holding the state (required; need not exist until Save)", "FILE" },
-  { "max-state-size", 0, 0, G_OPTION_ARG_INT, &opt_max_state_size,
-    "Largest state sent or accepted, in bytes (default 1 MiB)", "BYTES" },
+  { "max-state-size", 0, 0, G_OPTION_ARG_STRING, &opt_max_state_size,
+    "Largest state sent or accepted (default 1M): " TOOL_SIZE_OPTION_HELP, "SIZE" },
   { NULL }
 };
 
@@ -162,6 +162,7 @@ serve_run (GOptionContext *context,
   g_autoptr(GMainLoop) loop = NULL;
   g_autoptr(GError) error = NULL;
   ServeState state = { NULL, TOOL_EXIT_OK };
+  int max_state_size;
   guint sigterm, sigint;
 
   if (argc > 1)
@@ -173,13 +174,13 @@ serve_run (GOptionContext *context,
     return tool_usage_error ("serve", "--id is required");
   if (opt_state_file == NULL)
     return tool_usage_error ("serve", "--state-file is required");
-  if (opt_max_state_size < -1 || opt_max_state_size > 64 * 1024 * 1024)
-    return tool_usage_error ("serve", "--max-state-size must be 0 to 67108864");
+  if (!tool_parse_max_state_size (opt_max_state_size, &max_state_size, &error))
+    return tool_usage_error ("serve", "%s", error->message);
 
   service = g_object_new (TOOL_TYPE_FILE_SERVICE, "id", opt_id, NULL);
   service->path = g_strdup (opt_state_file);
-  if (opt_max_state_size >= 0)
-    vmstate_service_set_max_state_size (VMSTATE_SERVICE (service), opt_max_state_size);
+  if (max_state_size >= 0)
+    vmstate_service_set_max_state_size (VMSTATE_SERVICE (service), max_state_size);
 
   connection = g_dbus_connection_new_for_address_sync (opt_address,
                                                        G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |

@@ -44,6 +44,20 @@ int        tool_failure         (const char  *command,
                                  const char  *format,
                                  ...) G_GNUC_PRINTF (2, 3);
 
+/* An Id as a message shows it, as libvmstate's messages do: cut after
+ * TOOL_ID_SHOWN_CHARS characters with "…". Allocated. */
+#define TOOL_ID_SHOWN_CHARS 64
+char      *tool_abbreviate_id   (const char  *id);
+
+/* Parses --max-state-size: bytes, or a number with a binary suffix (K,
+ * KiB, M, MiB), 0 to 64 MiB; -1 when @value is NULL (not given). */
+#define TOOL_MAX_STATE_SIZE (64 * 1024 * 1024)
+#define TOOL_SIZE_OPTION_HELP \
+  "bytes, or with a suffix: 65536, 64K, 1M, 1MiB; at most 64M"
+gboolean   tool_parse_max_state_size (const char  *value,
+                                      int         *size_out,
+                                      GError     **error);
+
 /* Splits --ids values ("a,b" or repeated) into a strv; NULL when none
  * were given; FALSE on an empty Id. */
 gboolean   tool_parse_ids       (char       **values,

@@ -59,6 +59,52 @@ tool_failure (const char *command,
   return TOOL_EXIT_FAILURE;
 }
 
+char *
+tool_abbreviate_id (const char *id)
+{
+  g_autofree char *valid = g_utf8_make_valid (id, -1);
+
+  if (g_utf8_strlen (valid, -1) <= TOOL_ID_SHOWN_CHARS)
+    return g_steal_pointer (&valid);
+  return g_strdup_printf ("%.*s…", (int) (g_utf8_offset_to_pointer (valid, TOOL_ID_SHOWN_CHARS) - valid),
+                          valid);
+}
+
+gboolean
+tool_parse_max_state_size (const char  *value,
+                           int         *size_out,
+                           GError     **error)
+{
+  static const struct { const char *suffix; guint64 factor; } units[] = {
+    { "", 1 }, { "K", 1024 }, { "KiB", 1024 }, { "M", 1024 * 1024 }, { "MiB", 1024 * 1024 },
+  };
+  const char *end = value;
+  g_autofree char *digits = NULL;
+  guint64 number;
+
+  *size_out = -1;
+  if (value == NULL)
+    return TRUE;
+  while (g_ascii_isdigit (*end))
+    end++;
+  digits = g_strndup (value, end - value);
+  for (guint i = 0; i < G_N_ELEMENTS (units); i++)
+    {
+      if (strcmp (end, units[i].suffix) != 0)
+        continue;
+      if (!g_ascii_string_to_unsigned (digits, 10, 0, TOOL_MAX_STATE_SIZE / units[i].factor,
+                                       &number, NULL))
+        break;
+      *size_out = number * units[i].factor;
+      return TRUE;
+    }
+  g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+               "--max-state-size '%s' is not a size of 0 to 64M (67108864 bytes): "
+               "give bytes, or a number with the suffix K, KiB, M or MiB, "
+               "such as 65536, 64K or 1MiB", value);
+  return FALSE;
+}
+
 gboolean
 tool_parse_ids (char   **values,
                 char  ***ids_out,
@@ -96,7 +142,7 @@ tool_parse_ids (char   **values,
 
 static char *opt_address;
 static int opt_timeout_msec;
-static int opt_max_state_size = -1;
+static char *opt_max_state_size;
 static char **opt_ids;
 static gboolean opt_json;
 static gboolean opt_quiet;
@@ -113,12 +159,14 @@ static const GOptionEntry address_entries[] = {
 static const GOptionEntry ids_entries[] = {
   { "ids", 'i', 0, G_OPTION_ARG_STRING_ARRAY, &opt_ids,
     "Only these helper Ids, comma-separated (repeatable); each must be present", "ID,..." },
-  { "max-state-size", 0, 0, G_OPTION_ARG_INT, &opt_max_state_size,
-    "Largest state accepted, in bytes (default 1 MiB, QEMU's limit)", "BYTES" },
+  { "max-state-size", 0, 0, G_OPTION_ARG_STRING, &opt_max_state_size,
+    "Largest state accepted (default 1M, QEMU's limit): " TOOL_SIZE_OPTION_HELP, "SIZE" },
   { "quiet", 'q', 0, G_OPTION_ARG_NONE, &opt_quiet,
     "No progress line, even on a terminal", NULL },
   { NULL }
 };
+
+static int max_state_size = -1;
 
 static int
 check_address (const char *command)
@@ -132,8 +180,8 @@ check_address (const char *command)
                              "(such as unix:path=/run/vm1/bus)", opt_address);
   if (opt_timeout_msec < 0)
     return tool_usage_error (command, "--timeout must be positive");
-  if (opt_max_state_size < -1 || opt_max_state_size > 64 * 1024 * 1024)
-    return tool_usage_error (command, "--max-state-size must be 0 to 67108864");
+  if (!tool_parse_max_state_size (opt_max_state_size, &max_state_size, &error))
+    return tool_usage_error (command, "%s", error->message);
   return TOOL_EXIT_OK;
 }
 
@@ -148,8 +196,8 @@ connect_collector (GError **error)
     return NULL;
   if (opt_timeout_msec > 0)
     vmstate_collector_set_timeout_msec (collector, opt_timeout_msec);
-  if (opt_max_state_size >= 0)
-    vmstate_collector_set_max_state_size (collector, opt_max_state_size);
+  if (max_state_size >= 0)
+    vmstate_collector_set_max_state_size (collector, max_state_size);
   return g_steal_pointer (&collector);
 }
 
@@ -235,8 +283,10 @@ list_add_options (GOptionContext *context)
   g_option_context_add_main_entries (context, list_entries, NULL);
   g_option_context_set_description (context,
     "Prints each helper on the bus: its Id, D-Bus unique name and process id\n"
-    "(0 when the bus does not tell), sorted by Id. With --json, an array of\n"
-    "objects {\"id\", \"unique_name\", \"pid\"}.");
+    "(0 when the bus does not tell), sorted by Id. Helpers that share an Id\n"
+    "are all listed and flagged \"duplicate\", and the exit status is then 1:\n"
+    "a save or load of that Id fails until all but one leave the bus. With\n"
+    "--json, an array of objects {\"id\", \"unique_name\", \"pid\", \"duplicate\"}.");
 }
 
 static int
@@ -247,6 +297,7 @@ list_run (GOptionContext *context,
   g_autoptr(VmstateCollector) collector = NULL;
   g_autoptr(GPtrArray) helpers = NULL;
   g_autoptr(GError) error = NULL;
+  g_autofree gboolean *duplicate = NULL;
   int status;
 
   if (argc > 1)
@@ -262,6 +313,13 @@ list_run (GOptionContext *context,
   if (helpers == NULL)
     return tool_failure ("list", "%s", error->message);
 
+  /* The helpers come sorted by Id: those sharing one are neighbours. */
+  duplicate = g_new0 (gboolean, helpers->len + 1);
+  for (guint i = 1; i < helpers->len; i++)
+    if (g_str_equal (vmstate_helper_get_id (helpers->pdata[i - 1]),
+                     vmstate_helper_get_id (helpers->pdata[i])))
+      duplicate[i - 1] = duplicate[i] = TRUE;
+
   if (opt_json)
     {
       g_autoptr(GString) out = g_string_new ("[");
@@ -274,7 +332,9 @@ list_run (GOptionContext *context,
           tool_json_append_string (out, vmstate_helper_get_id (helper));
           g_string_append (out, ", \"unique_name\": ");
           tool_json_append_string (out, vmstate_helper_get_unique_name (helper));
-          g_string_append_printf (out, ", \"pid\": %u}", vmstate_helper_get_pid (helper));
+          g_string_append_printf (out, ", \"pid\": %u, \"duplicate\": %s}",
+                                  vmstate_helper_get_pid (helper),
+                                  duplicate[i] ? "true" : "false");
         }
       g_string_append (out, helpers->len ? "\n]\n" : "]\n");
       fputs (out->str, stdout);
@@ -298,12 +358,23 @@ list_run (GOptionContext *context,
         {
           VmstateHelper *helper = g_ptr_array_index (helpers, i);
 
-          g_print ("%-*s  %-*s  %u\n", id_width, vmstate_helper_get_id (helper),
+          g_print ("%-*s  %-*s  %u%s\n", id_width, vmstate_helper_get_id (helper),
                    name_width, vmstate_helper_get_unique_name (helper),
-                   vmstate_helper_get_pid (helper));
+                   vmstate_helper_get_pid (helper), duplicate[i] ? "  duplicate" : "");
         }
     }
-  return TOOL_EXIT_OK;
+
+  for (guint i = 0; i < helpers->len; i++)
+    if (duplicate[i] && (i == 0 || !g_str_equal (vmstate_helper_get_id (helpers->pdata[i - 1]),
+                                                 vmstate_helper_get_id (helpers->pdata[i]))))
+      {
+        g_autofree char *id = tool_abbreviate_id (vmstate_helper_get_id (helpers->pdata[i]));
+
+        g_printerr ("vmstate list: several helpers have the Id '%s'; a save or load "
+                    "of it fails until all but one leave the bus\n", id);
+        status = TOOL_EXIT_FAILURE;
+      }
+  return status;
 }
 
 const ToolCommand tool_command_list = {
@@ -506,9 +577,10 @@ load_run (GOptionContext *context,
             {
               g_auto(GStrv) present = vmstate_blob_get_ids (blob);
               g_autofree char *joined = join_strv (present);
+              g_autofree char *id = tool_abbreviate_id (ids[i]);
 
               return tool_failure ("load", "%s holds no state for the Id '%s' (it holds: %s); "
-                                   "no helper was loaded", path, ids[i], joined);
+                                   "no helper was loaded", path, id, joined);
             }
           if (!vmstate_blob_add (subset, ids[i], state, &error))
             return tool_failure ("load", "%s", error->message);

@@ -2,6 +2,7 @@
 #
 # SPDX-License-Identifier: LGPL-2.1-or-later
 
+import hashlib
 import os
 import shutil
 import signal
@@ -11,7 +12,7 @@ import tempfile
 
 import pytest
 
-from conftest import VMSTATE, TIMEOUT, Bus, Process, run
+from conftest import VMSTATE, TIMEOUT, Bus, Process, parse_blob, run
 
 
 def dbus_list_names(address, *prefix):
@@ -116,3 +117,91 @@ def test_bus_refuses_other_users(processes):
     finally:
         processes.stop_all()
         shutil.rmtree(vm)
+
+
+def test_bus_address_file(processes, tmp_path):
+    """--address-file is written before the address is printed (so once
+    the bus listens), in a --dir that did not exist, and removed at exit."""
+    vm = tmp_path / 'new' / 'vm1'
+    address_file = vm / 'address'
+    p = processes.start([VMSTATE, 'bus', '--dir', str(vm), '--address-file', str(address_file)])
+    address = p.read_line()
+    assert address_file.read_text() == address + '\n'
+    assert stat.S_IMODE(address_file.stat().st_mode) == 0o600
+    assert dbus_list_names(address).returncode == 0
+    p.signal(signal.SIGTERM)
+    assert p.wait() == 0
+    assert not address_file.exists()
+
+
+def test_bus_address_file_unwritable(tmp_path):
+    r = run('bus', '--dir', str(tmp_path / 'vm1'), '--address-file', str(tmp_path / 'no' / 'such' / 'f'))
+    assert r.returncode == 1
+    assert str(tmp_path / 'no' / 'such' / 'f') in r.stderr
+    assert list((tmp_path / 'vm1').iterdir()) == []
+
+
+@pytest.mark.parametrize('mode, warns', [(0o700, False), (0o750, True), (0o755, True)])
+def test_bus_warns_about_an_open_dir(processes, tmp_path, mode, warns):
+    vm = tmp_path / 'vm1'
+    vm.mkdir()
+    os.chmod(vm, mode)
+    bus = Bus(processes, vm)
+    bus.process.signal(signal.SIGTERM)
+    assert bus.process.wait() == 0
+    stderr = bus.process.stderr_text()
+    assert ('warning' in stderr and f'{mode:04o}' in stderr and '0700' in stderr) == warns, stderr
+
+
+def test_bus_drops_the_fd_limit_noise_only(processes, tmp_path):
+    """dbus-daemon as root without CAP_SYS_RESOURCE complains that it
+    cannot raise its fd limit; that line is dropped, the others pass."""
+    fake = tmp_path / 'dbus-daemon'
+    fake.write_text('#!/bin/sh\n'
+                    'echo "dbus-daemon[1]: org.freedesktop.DBus.Error.AccessDenied: '
+                    'Failed to set fd limit to 65536: Operation not permitted" >&2\n'
+                    'echo "dbus-daemon[1]: something that matters" >&2\n'
+                    f'exec {shutil.which("dbus-daemon")} "$@"\n')
+    fake.chmod(0o755)
+    p = processes.start([VMSTATE, 'bus', '--dir', str(tmp_path / 'vm1'), '--dbus-daemon', str(fake)])
+    assert p.read_line().startswith('unix:path=')
+    p.signal(signal.SIGTERM)
+    assert p.wait() == 0
+    stderr = p.stderr_text()
+    assert 'something that matters' in stderr
+    assert 'fd limit' not in stderr
+
+
+def test_bus_without_xdg_runtime_dir(processes, tmp_path):
+    """The documented fallback: GLib's ~/.cache (or $XDG_CACHE_HOME)."""
+    assert 'XDG_RUNTIME_DIR' in run('bus', '--help').stdout
+    assert '~/.cache' in run('bus', '--help').stdout
+    env = {k: v for k, v in os.environ.items() if k not in ('XDG_RUNTIME_DIR', 'XDG_CACHE_HOME')}
+    env['HOME'] = str(tmp_path)
+    p = processes.start([VMSTATE, 'bus'], env=env)
+    address = p.read_line()
+    made = list((tmp_path / '.cache').iterdir())
+    assert len(made) == 1 and made[0].name.startswith('vmstate-bus-')
+    assert address.startswith(f'unix:path={made[0]}/bus,')
+    p.signal(signal.SIGTERM)
+    assert p.wait() == 0
+
+
+def test_bus_allows_states_up_to_64_mib(processes, tmp_path):
+    """A 40 MB state through the bus `vmstate bus` configures: saved, then
+    loaded back (dbus-daemon's default max_message_size of 32 MiB would
+    disconnect the helper, and the save would fail)."""
+    bus = Bus(processes, tmp_path / 'vm1')
+    config = (tmp_path / 'vm1' / 'bus.conf').read_text()
+    assert '<limit name="max_message_size">134217728</limit>' in config
+    assert '<limit name="max_replies_per_connection">1024</limit>' in config
+    size = 40 * 1000 * 1000
+    helper = processes.helper(bus, 'big', size, 9, '--max-state-size', str(64 << 20))
+    out = tmp_path / 'out'
+    r = run('save', '--address', bus.address, '--max-state-size', '64M', '-o', str(out))
+    assert r.returncode == 0, r
+    state = parse_blob(out.read_bytes())['big']
+    assert len(state) == size
+    r = run('load', '--address', bus.address, '--max-state-size', '64MiB', str(out))
+    assert r.returncode == 0, r
+    assert helper.wait_line('LOADED ') == f'LOADED {size} {hashlib.sha256(state).hexdigest()}'

@@ -110,8 +110,8 @@ def test_list(bus, processes, tmp_path):
     r = run('list', '--address', bus.address, '--json')
     assert r.returncode == 0, r
     assert json.loads(r.stdout) == [
-        {'id': 'alpha', 'unique_name': helper.unique_name, 'pid': helper.pid},
-        {'id': 'zeta', 'unique_name': served.unique_name, 'pid': served.pid},
+        {'id': 'alpha', 'unique_name': helper.unique_name, 'pid': helper.pid, 'duplicate': False},
+        {'id': 'zeta', 'unique_name': served.unique_name, 'pid': served.pid, 'duplicate': False},
     ]
     r = run('list', '--address', bus.address)
     assert r.returncode == 0
@@ -121,12 +121,72 @@ def test_list(bus, processes, tmp_path):
     assert lines[2].split() == ['zeta', served.unique_name, str(served.pid)]
 
 
-def test_list_duplicate_ids_fails(bus, processes):
-    processes.helper(bus, 'same')
-    processes.helper(bus, 'same', 16, 2)
+def test_list_shows_and_flags_duplicate_ids(bus, processes):
+    """Every helper is listed, the holders of a shared Id flagged, exit 1."""
+    twins = sorted([processes.helper(bus, 'same'), processes.helper(bus, 'same', 16, 2)],
+                   key=lambda p: p.unique_name)
+    alone = processes.helper(bus, 'alone')
     r = run('list', '--address', bus.address)
+    assert r.returncode == 1, r
+    assert "'same'" in r.stderr and 'alone' not in r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0].split() == ['ID', 'UNIQUE-NAME', 'PID']
+    assert [line.split() for line in lines[1:]] == [
+        ['alone', alone.unique_name, str(alone.pid)],
+        ['same', twins[0].unique_name, str(twins[0].pid), 'duplicate'],
+        ['same', twins[1].unique_name, str(twins[1].pid), 'duplicate'],
+    ]
+    r = run('list', '--address', bus.address, '--json')
     assert r.returncode == 1
-    assert "'same'" in r.stderr
+    assert json.loads(r.stdout) == [
+        {'id': 'alone', 'unique_name': alone.unique_name, 'pid': alone.pid, 'duplicate': False},
+        *({'id': 'same', 'unique_name': t.unique_name, 'pid': t.pid, 'duplicate': True}
+          for t in twins),
+    ]
+
+
+def test_ids_ignore_stray_duplicates(bus, processes, tmp_path):
+    """With --ids, helpers outside the list do not matter (QEMU's id-list)."""
+    processes.helper(bus, 'net0', 64, 5)
+    for seed in (1, 2):
+        processes.helper(bus, 'stray', 16, seed, '--save-error', 'must not be called',
+                         '--load-error', 'must not be called')
+    out = tmp_path / 'out'
+    r = run('save', '--address', bus.address, '--ids', 'net0', '-o', str(out))
+    assert r.returncode == 0, r
+    assert parse_blob(out.read_bytes()) == {'net0': make_state(64, 5)}
+    r = run('load', '--address', bus.address, '--ids', 'net0', str(out))
+    assert r.returncode == 0, r
+    # without --ids, the strays are a duplicate Id again
+    r = run('save', '--address', bus.address, '-o', str(tmp_path / 'all'))
+    assert r.returncode == 1 and "'stray'" in r.stderr
+
+
+@pytest.mark.parametrize('command', ['save', 'load'])
+def test_ids_listed_duplicate_names_both_holders(bus, processes, tmp_path, command):
+    twins = [processes.helper(bus, 'net0', 16, seed) for seed in (1, 2)]
+    processes.helper(bus, 'stray')
+    processes.helper(bus, 'stray')
+    blob = tmp_path / 'blob'
+    blob.write_bytes(make_blob({'net0': b'x'}))
+    args = ['-o', str(tmp_path / 'out')] if command == 'save' else [str(blob)]
+    r = run(command, '--address', bus.address, '--ids', 'net0', *args)
+    assert r.returncode == 1, r
+    assert "'net0'" in r.stderr and 'stray' not in r.stderr
+    for t in twins:
+        assert f'{t.unique_name} (pid {t.pid})' in r.stderr
+
+
+def test_long_ids_are_cut_short_in_messages(bus, processes, tmp_path):
+    long_id = 'L' * 300
+    r = run('save', '--address', bus.address, '--ids', long_id, '-o', str(tmp_path / 'o'))
+    assert r.returncode == 1
+    assert "'" + 'L' * 64 + "…'" in r.stderr and long_id not in r.stderr
+    blob = tmp_path / 'blob'
+    blob.write_bytes(make_blob({'a': b'x'}))
+    r = run('load', '--address', bus.address, '--ids', long_id, str(blob))
+    assert r.returncode == 1
+    assert "'" + 'L' * 64 + "…'" in r.stderr and long_id not in r.stderr
 
 
 # save
@@ -184,6 +244,37 @@ def test_save_too_large(bus, processes, tmp_path):
     r = run('save', '--address', bus.address, '--max-state-size', '1000', '-o', str(tmp_path / 'o'))
     assert r.returncode == 1
     assert "'big'" in r.stderr
+
+
+@pytest.mark.parametrize('value', ['64Q', '1.5M', '-1', '65M', '67108865', '', 'M', '1 M'])
+@pytest.mark.parametrize('command', [['save', '-o', 'x'], ['load', 'x'],
+                                     ['serve', '--id', 'x', '--state-file', 'x']])
+def test_size_options_refuse_bad_values(command, value):
+    r = run(*command, '--address', 'unix:path=/nonexistent', '--max-state-size', value)
+    assert r.returncode == 2, r
+    assert f"--max-state-size '{value}'" in r.stderr
+    assert '64K or 1MiB' in r.stderr and '--help' in r.stderr
+
+
+@pytest.mark.parametrize('value, ok', [('4096', True), ('4095', False), ('4K', True),
+                                       ('4KiB', True), ('3K', False), ('1M', True),
+                                       ('1MiB', True), ('64M', True)])
+def test_size_options_accept_suffixes(bus, processes, tmp_path, value, ok):
+    processes.helper(bus, 'big', 4096, 1)
+    r = run('save', '--address', bus.address, '--max-state-size', value, '-o', str(tmp_path / 'o'))
+    assert (r.returncode == 0) == ok, r
+    if not ok:
+        assert "'big'" in r.stderr and 'max-state-size' in r.stderr
+
+
+def test_serve_size_option_with_suffix(bus, processes, tmp_path):
+    state = tmp_path / 'state'
+    state.write_bytes(b'x' * 2000)
+    processes.serve(bus, 'file', state, '--max-state-size', '1K')
+    r = run('save', '--address', bus.address, '-o', str(tmp_path / 'o'))
+    assert r.returncode == 1
+    assert 'max-state-size of 1024 bytes' in r.stderr
+    assert 'vmstate_service_set_max_state_size()' in r.stderr
 
 
 def run_on_a_terminal(*args):

@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from conftest import SOURCE_ROOT, TIMEOUT
+from conftest import SOURCE_ROOT, TIMEOUT, VMSTATE
 
 MAN = os.environ.get('VMSTATE_MAN')
 
@@ -44,3 +44,59 @@ def test_bash_completion_parses():
     first, second = r.stdout.splitlines()
     assert set(first.split()) >= {'list', 'save', 'load', 'inspect', 'serve', 'bus'}
     assert second.split() == ['--extract']
+
+
+def man_example_lines():
+    """The man page's first example, as a shell reads it."""
+    text = open(os.path.join(SOURCE_ROOT, 'tools', 'vmstate.h2m')).read()
+    block = text.split('[EXAMPLES]')[1].split('.nf\n')[1].split('.fi\n')[0]
+    return block.replace('\\-', '-').splitlines()
+
+
+def test_man_page_bus_example_runs(tmp_path):
+    """The example starts the bus in a directory that does not exist yet
+    and reads its address; the address file holds the same address."""
+    lines = man_example_lines()
+    start = [line for line in lines if 'vmstate bus' in line or line.startswith('read ')]
+    assert len(start) == 2, lines
+    vm = tmp_path / 'run' / 'vm1'
+    script = '\n'.join(line.replace('/run/vm1', str(vm)) for line in start) + f'''
+        trap 'kill "$BUS_PID" 2>/dev/null' EXIT   # whatever fails below
+        vmstate list --address "$ADDR" || exit 10
+        [ "$(cat {vm}/address)" = "$ADDR" ] || exit 11
+        kill "$BUS_PID"; wait "$BUS_PID"; trap - EXIT
+        [ ! -e {vm}/address ] || exit 12
+    '''
+    env = {**os.environ, 'PATH': os.path.dirname(VMSTATE) + ':' + os.environ['PATH']}
+    r = subprocess.run(['bash', '-e', '-c', script], capture_output=True, text=True,
+                       timeout=TIMEOUT, env=env)
+    assert r.returncode == 0, (r.returncode, r.stderr)
+    assert 'no helper on the bus' in r.stderr
+
+
+def test_guide_and_vmstate_bus_agree_on_bus_limits(tmp_path):
+    """One number for pending replies everywhere (dbus-daemon 1.14's 128),
+    and the limits the guide tells a collector user to set are the ones
+    `vmstate bus` writes."""
+    import re
+    import signal
+    from conftest import Processes, Bus
+    docs = {name: open(os.path.join(SOURCE_ROOT, 'doc', name)).read()
+            for name in ('limits.md', 'collector.md')}
+    docs['vmstate-collector.c'] = open(os.path.join(SOURCE_ROOT, 'libvmstate',
+                                                    'vmstate-collector.c')).read()
+    for name, text in docs.items():
+        for number in re.findall(r'(\d+)\s+pending\s+replies', ' '.join(text.split())):
+            assert number == '128', (name, number)
+    wanted = re.findall(r'<limit name="\w+">\d+</limit>', docs['limits.md'])
+    assert len(wanted) >= 5
+    processes = Processes()
+    try:
+        bus = Bus(processes, tmp_path / 'vm1')
+        config = (tmp_path / 'vm1' / 'bus.conf').read_text()
+        bus.process.signal(signal.SIGTERM)
+        assert bus.process.wait() == 0
+    finally:
+        processes.stop_all()
+    for limit in wanted:
+        assert limit in config

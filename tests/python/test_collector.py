@@ -54,3 +54,65 @@ def test_library_leaves_the_allocator_alone():
     assert "g_object_new" in symbols, "nm listed no imports: " + out[:200]
     for forbidden in ("malloc_trim", "mallopt", "malloc_stats"):
         assert forbidden not in symbols
+
+
+def _failed_helpers(collector, start):
+    """Runs an async save or load; returns (error, failed helpers)."""
+    from gi.repository import GLib
+    loop = GLib.MainLoop()
+    box = {}
+
+    def done(source, result):
+        finish = source.save_finish if "save" in box["name"] else source.load_finish
+        try:
+            finish(result)
+            box["error"] = None
+        except GLib.Error as e:
+            box["error"] = e
+        box["failed"] = source.get_failed_helpers(result)
+        loop.quit()
+
+    box["name"] = start.__name__
+    start(done)
+    loop.run()
+    return box["error"], box["failed"]
+
+
+def test_failed_helpers_name_the_helper_without_parsing(bus, spawn_helper):
+    import gi
+    gi.require_version("Vmstate", "1.0")
+    from gi.repository import GLib, Vmstate
+
+    long_id = "p" * 255
+    bad = spawn_helper("--id", long_id, "--save-error", "disk on fire")
+    spawn_helper("--id", "good")
+    twins = [spawn_helper("--id", "twin") for _ in range(2)]
+    collector = Vmstate.Collector.new_for_address_sync(bus.address, None)
+
+    # two holders of a listed Id: both, with their pids
+    collector.props.required_ids = ["twin"]
+
+    def save(cb):
+        collector.save_async(None, cb)
+    error, failed = _failed_helpers(collector, save)
+    assert error.matches(Vmstate.Error.quark(), Vmstate.Error.DUPLICATE_ID)
+    assert sorted((h.props.id, h.props.unique_name, h.props.pid) for h in failed) == \
+        sorted(("twin", t.unique_name, t.pid) for t in twins)
+
+    # a helper that failed: its whole Id, though the message cuts it short
+    collector.props.required_ids = [long_id, "good"]
+    error, failed = _failed_helpers(collector, save)
+    assert error.matches(Vmstate.Error.quark(), Vmstate.Error.HELPER_FAILED)
+    assert long_id not in error.message
+    assert [(h.get_id(), h.get_unique_name()) for h in failed] == [(long_id, bad.unique_name)]
+
+    # a success, and a failure that is no helper's
+    collector.props.required_ids = ["good"]
+    error, failed = _failed_helpers(collector, save)
+    assert error is None and list(failed) == []
+
+    def load(cb):
+        collector.load_async(GLib.Bytes.new(b"garbage"), None, cb)
+    error, failed = _failed_helpers(collector, load)
+    assert error.matches(Vmstate.Error.quark(), Vmstate.Error.INVALID_BLOB)
+    assert list(failed) == []
