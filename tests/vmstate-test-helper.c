@@ -305,13 +305,24 @@ export_raw (GDBusConnection *connection)
 /* --exit-on-id-read on a real service: once the answer to the Id query
  * goes out (the only method return this helper sends before Save), leave
  * the bus before any later call is dispatched. */
+static gint id_was_read;
+
 static GDBusMessage *
 id_read_filter (GDBusConnection *connection, GDBusMessage *message,
                 gboolean incoming, gpointer user_data)
 {
   if (!incoming &&
-      g_dbus_message_get_message_type (message) == G_DBUS_MESSAGE_TYPE_METHOD_RETURN)
+      g_dbus_message_get_message_type (message) == G_DBUS_MESSAGE_TYPE_METHOD_RETURN &&
+      g_atomic_int_compare_and_exchange (&id_was_read, FALSE, TRUE))
     g_idle_add (exit_soon, connection);
+  /* A call that comes after the Id was read is never answered: the
+   * helper is leaving, whatever the order its main loop sees things. */
+  if (incoming && g_atomic_int_get (&id_was_read) &&
+      g_dbus_message_get_message_type (message) == G_DBUS_MESSAGE_TYPE_METHOD_CALL)
+    {
+      g_object_unref (message);
+      return NULL;
+    }
   return message;
 }
 
