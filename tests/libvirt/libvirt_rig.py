@@ -95,28 +95,35 @@ class Base:
         os.chmod(self.dir, 0o755)
         os.makedirs(os.path.join(self.dir, "log"), mode=0o777)
         os.chmod(os.path.join(self.dir, "log"), 0o777)
-        self.helper = os.path.join(self.dir, "slirp-helper")
-        if helper == "ours":
-            build = os.environ["VMSTATE_BUILD_ROOT"]
-            for sub in ("bin", "lib"):
-                os.makedirs(os.path.join(self.dir, sub), mode=0o755)
-            shutil.copy(os.environ["VMSTATE_SLIRP_HELPER"], os.path.join(self.dir, "bin"))
-            shutil.copy(os.path.join(build, "libvmstate", "libvmstate-1.0.so.0"),
-                        os.path.join(self.dir, "lib"))
-            program = f"LD_LIBRARY_PATH={self.dir}/lib exec {self.dir}/bin/vmstate-slirp-helper"
-        else:
-            program = f"exec {os.environ.get('LIBSLIRP_HELPER', '/usr/bin/libslirp-helper')}"
-        with open(self.helper, "w") as f:
-            f.write("#!/bin/sh\nexport G_MESSAGES_DEBUG=all\n"
-                    "# libvirt's slirp_helper here: the guest isolated, stderr kept\n"
-                    f'{program} --restrict "$@" 2>>{self.dir}/log/helper.log\n')
-        os.chmod(self.helper, 0o755)
+        build = os.environ["VMSTATE_BUILD_ROOT"]
+        for sub in ("bin", "lib"):
+            os.makedirs(os.path.join(self.dir, sub), mode=0o755)
+        shutil.copy(os.environ["VMSTATE_SLIRP_HELPER"], os.path.join(self.dir, "bin"))
+        shutil.copy(os.path.join(build, "libvmstate", "libvmstate-1.0.so.0"),
+                    os.path.join(self.dir, "lib"))
         # libvirt runs the wrapper as root (--print-capabilities) and as
         # libvirt-qemu: both must be able to append, or the shell cannot
         # redirect and the helper dies before it starts, silently
         with open(self.path("log", "helper.log"), "w"):
             pass
         os.chmod(self.path("log", "helper.log"), 0o666)
+        self.helper = os.path.join(self.dir, "slirp-helper")
+        self.use(helper)
+
+    def use(self, helper):
+        """Makes slirp_helper run HELPER, "ours" or "debian" (libvirt
+        reads the path once, and runs what is there at each start)."""
+        if helper == "ours":
+            program = (f"G_MESSAGES_DEBUG=all LD_LIBRARY_PATH={self.dir}/lib "
+                       f"exec {self.dir}/bin/vmstate-slirp-helper")
+        else:
+            program = f"exec {os.environ.get('LIBSLIRP_HELPER', '/usr/bin/libslirp-helper')}"
+        with open(self.helper + ".new", "w") as f:
+            f.write("#!/bin/sh\n"
+                    "# libvirt's slirp_helper here: the guest isolated, stderr kept\n"
+                    f'{program} --restrict "$@" 2>>{self.dir}/log/helper.log\n')
+        os.chmod(self.helper + ".new", 0o755)
+        os.rename(self.helper + ".new", self.helper)
 
     def path(self, *names):
         return os.path.join(self.dir, *names)

@@ -16,8 +16,14 @@
 #
 # SIGTERM or SIGINT stops libvirtd; once it has exited, whatever it left
 # (a domain still running) gets SIGTERM, then SIGKILL, and this exits with
-# libvirtd's status. Its environment (NOTIFY_SOCKET: libvirtd sends
-# READY=1 once it accepts clients) goes to libvirtd.
+# libvirtd's status.
+#
+# With NOTIFY_SOCKET set, this does what systemd does for a Type=notify
+# libvirtd.service: libvirtd gets a notify socket that anyone may write
+# (libvirtd sends READY=1 once it accepts clients, which is passed on to
+# our NOTIFY_SOCKET), and what else comes is dropped. libvirt runs the
+# slirp helper with its own environment, NOTIFY_SOCKET included, and a
+# helper's READY=1 must not fail: Debian's libslirp-helper exits on it.
 #
 # SPDX-License-Identifier: LGPL-2.1-or-later
 
@@ -25,8 +31,10 @@ import ctypes
 import os
 import select
 import signal
+import socket
 import subprocess
 import sys
+import threading
 
 PR_SET_CHILD_SUBREAPER = 36
 MOUNTS = {"etc": "/etc/libvirt", "run": "/run/libvirt", "lib": "/var/lib/libvirt",
@@ -38,6 +46,18 @@ def children():
     pid = os.getpid()
     with open(f"/proc/{pid}/task/{pid}/children") as f:
         return [int(p) for p in f.read().split()]
+
+
+def relay_ready(notify, to):
+    """Passes libvirtd's READY=1 on to TO, and drops everything else. No
+    helper runs before libvirtd is ready, so the first READY=1 is its."""
+    relayed = False
+    while True:
+        message = notify.recv(4096)
+        if not relayed and message.startswith(b"READY=1"):
+            with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as out:
+                out.sendto(b"READY=1", to)
+            relayed = True
 
 
 def stop(pid):
@@ -65,7 +85,15 @@ def main():
     if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
         raise OSError(ctypes.get_errno(), "prctl(PR_SET_CHILD_SUBREAPER)")
 
-    libvirtd = subprocess.Popen(["/usr/sbin/libvirtd"] + args)
+    env = dict(os.environ)
+    if "NOTIFY_SOCKET" in env:
+        notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        notify.bind("/run/libvirt/notify")
+        os.chmod("/run/libvirt/notify", 0o777)
+        env["NOTIFY_SOCKET"] = "/run/libvirt/notify"
+        threading.Thread(target=relay_ready, args=(notify, os.environ["NOTIFY_SOCKET"]),
+                         daemon=True).start()
+    libvirtd = subprocess.Popen(["/usr/sbin/libvirtd"] + args, env=env)
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda s, f: libvirtd.send_signal(signal.SIGTERM))
 

@@ -50,8 +50,9 @@ def running_with_lease(host, base):
     return state
 
 
-def assert_helper_is_ours(host):
-    """The helper on the domain's bus runs vmstate-slirp-helper."""
+def assert_helper_is_ours(host, program=b"/vmstate-slirp-helper"):
+    """The helper on the domain's bus runs vmstate-slirp-helper (or
+    PROGRAM)."""
     pids = [p for p in os.listdir("/proc") if p.isdigit()]
     found = []
     for pid in pids:
@@ -60,7 +61,7 @@ def assert_helper_is_ours(host):
                 argv = f.read().split(b"\0")
         except OSError:
             continue
-        if argv[0].endswith(b"/vmstate-slirp-helper") and \
+        if argv[0].endswith(program) and \
                 f"--dbus-address={host.bus_address(inside=True)}".encode() in argv:
             found.append(argv)
     assert len(found) == 1, found
@@ -81,6 +82,33 @@ def test_save_and_restore(base, hosts):
     host.virsh("restore", image, "--paused")
     assert_helper_is_ours(host)
     assert host.helper_state() == (lr.ID, before)     # loaded, as it was
+    host.virsh("resume", lr.DOMAIN)
+    assert host.virsh("domstate", lr.DOMAIN).stdout.strip() == "running"
+    host.virsh("destroy", lr.DOMAIN)
+
+
+def test_restore_moves_between_debians_helper_and_ours(base, hosts):
+    # saved with Debian's libslirp-helper, restored with ours, saved again,
+    # restored with Debian's: the state as it was each time
+    base.use("debian")
+    host = hosts("a")
+    before = running_with_lease(host, base)
+    assert_helper_is_ours(host, b"/libslirp-helper")
+    image = base.path("domain.save")
+    host.virsh("save", lr.DOMAIN, image)
+
+    base.use("ours")
+    host.virsh("restore", image, "--paused")
+    assert_helper_is_ours(host)
+    assert host.helper_state() == (lr.ID, before)
+    os.unlink(image)
+    host.virsh("save", lr.DOMAIN, image)
+    assert lr.libvirt_image_blob(image) == {lr.ID: before}
+
+    base.use("debian")
+    host.virsh("restore", image, "--paused")
+    assert_helper_is_ours(host, b"/libslirp-helper")
+    assert host.helper_state() == (lr.ID, before)
     host.virsh("resume", lr.DOMAIN)
     assert host.virsh("domstate", lr.DOMAIN).stdout.strip() == "running"
     host.virsh("destroy", lr.DOMAIN)
