@@ -117,11 +117,17 @@ class Base:
             program = (f"G_MESSAGES_DEBUG=all LD_LIBRARY_PATH={self.dir}/lib "
                        f"exec {self.dir}/bin/vmstate-slirp-helper")
         else:
-            program = f"exec {os.environ.get('LIBSLIRP_HELPER', '/usr/bin/libslirp-helper')}"
+            # libslirp-helper honours --exit-with-parent, and libvirt's
+            # daemonizing fork is its parent: it would leave at random
+            program = ('for a; do shift; [ "$a" = --exit-with-parent ] || set -- "$@" "$a"; done; '
+                       f"exec {os.environ.get('LIBSLIRP_HELPER', '/usr/bin/libslirp-helper')}")
+        log = f"{self.dir}/log/helper.log"
         with open(self.helper + ".new", "w") as f:
             f.write("#!/bin/sh\n"
-                    "# libvirt's slirp_helper here: the guest isolated, stderr kept\n"
-                    f'{program} --restrict "$@" 2>>{self.dir}/log/helper.log\n')
+                    "# libvirt's slirp_helper here: the guest isolated, its log kept\n"
+                    "# (GLib prints INFO on stdout, where libvirt reads the capabilities)\n"
+                    f'case "$1" in --print-capabilities) {program} "$@" 2>>{log};; esac\n'
+                    f'{program} --restrict "$@" >>{log} 2>&1\n')
         os.chmod(self.helper + ".new", 0o755)
         os.rename(self.helper + ".new", self.helper)
 

@@ -85,13 +85,18 @@ class Helper:
         return self.proc.returncode
 
     def dhcp(self, mac, xid=0x1234):
-        """Sends a DHCPDISCOVER from MAC and returns the offered address."""
-        self.guest.send(dhcp_discover(mac, xid))
-        self.guest.settimeout(TIMEOUT)
-        while True:
-            offer = parse_dhcp(self.guest.recv(65536))
-            if offer and offer["xid"] == xid and offer["type"] == DHCPOFFER:
-                return offer["yiaddr"]
+        return dhcp(self.guest, mac, xid)
+
+
+def dhcp(guest, mac, xid=0x1234):
+    """Sends a DHCPDISCOVER from MAC on GUEST (the test's end of a helper's
+    frame socket) and returns the offered address."""
+    guest.send(dhcp_discover(mac, xid))
+    guest.settimeout(TIMEOUT)
+    while True:
+        offer = parse_dhcp(guest.recv(65536))
+        if offer and offer["xid"] == xid and offer["type"] == DHCPOFFER:
+            return offer["yiaddr"]
 
 
 # --- frames ------------------------------------------------------------------
