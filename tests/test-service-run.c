@@ -77,13 +77,10 @@ test_print_capabilities (void)
       vmstate_service_add_feature (service, "ipv4");
       vmstate_service_add_feature (service, "ipv4");
       vmstate_service_add_feature (service, "migrate");
-      {
-        int status = run_with (service, args);
+      int status = run_with (service, args);
 
-        /* exit() skips the g_autoptr cleanups: free what LeakSanitizer checks */
-        g_clear_object (&service);
-        exit (status);
-      }
+      g_clear_object (&service);   /* exit() skips g_autoptr: LeakSanitizer */
+      exit (status);
     }
   g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
   g_test_trap_assert_passed ();
@@ -100,18 +97,10 @@ test_usage_error (void)
       g_autoptr(VmstateService) service = g_object_new (VMSTATE_TYPE_SERVICE, "id", "x", NULL);
       const char *args[] = { "helper", "--dbus-address", "unix:path=/nonexistent", "--bogus", NULL };
 
-      {
+      int status = run_with (service, args);
 
-        int status = run_with (service, args);
-
-
-        /* exit() skips the g_autoptr cleanups: free what LeakSanitizer checks */
-
-        g_clear_object (&service);
-
-        exit (status);
-
-      }
+      g_clear_object (&service);   /* exit() skips g_autoptr: LeakSanitizer */
+      exit (status);
     }
   g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
   g_test_trap_assert_failed ();

@@ -192,6 +192,7 @@ def test_the_installed_tree(tree):
     assert len(site) == 1, "the override is not in one directory of /usr/bin/python3's sys.path"
     expected = {
         os.path.join(dirs["bindir"], "vmstate"),
+        os.path.join(dirs["bindir"], "vmstate-slirp-helper"),
         os.path.join(lib, "libvmstate-1.0.so"),
         os.path.join(lib, "libvmstate-1.0.so.0"),
         os.path.join(lib, "libvmstate-1.0.so.0.0.0"),
@@ -257,6 +258,12 @@ def test_the_installed_tool_and_man_page(tree):
                           capture_output=True, text=True, timeout=TIMEOUT).stdout
     for command in ("bus", "serve", "list", "save", "load", "inspect"):
         assert "vmstate " + command in page
+
+
+def test_the_installed_slirp_helper(tree):
+    out = subprocess.run([tree.root(tree.dirs["bindir"], "vmstate-slirp-helper"), "--print-capabilities"],
+                         env=tree.env(), check=True, capture_output=True, text=True, timeout=TIMEOUT).stdout
+    assert json.loads(out)["type"] == "slirp-helper"
 
 
 def test_c_examples_link_to_the_installed_library(tree, c_examples):
