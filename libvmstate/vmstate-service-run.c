@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -1014,6 +1015,30 @@ source_destroy_unref (GSource *source)
 }
 
 /* Joins the bus and serves until told to stop; returns the exit status. */
+
+/* libvirt 9.0 daemonizes its slirp helper and still passes
+ * --exit-with-parent: the parent is then libvirt's middle fork, which
+ * called setsid() and exits at once, so exiting with it takes the helper
+ * off the bus at random (a restore fails "Required VMState Id are
+ * missing", about 1 in 30 with vmstate-slirp-helper and 1 in 3 with
+ * Debian's libslirp-helper). A parent that leads our session and left
+ * us no terminal is such a fork. */
+static gboolean
+started_by_daemonizing_fork (void)
+{
+  int tty;
+
+  if (getsid (0) != getppid ())
+    return FALSE;
+  tty = open ("/dev/tty", O_RDONLY | O_NOCTTY | O_CLOEXEC);
+  if (tty >= 0)
+    {
+      close (tty);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 static int
 serve (VmstateService       *self,
        RunData              *run,
@@ -1036,7 +1061,11 @@ serve (VmstateService       *self,
   sigterm = attach_signal (self, context, SIGTERM);
   sigint = attach_signal (self, context, SIGINT);
 
-  if (builtin->exit_with_parent)
+  if (builtin->exit_with_parent && started_by_daemonizing_fork ())
+    run_log (self, G_LOG_LEVEL_INFO,
+             "started by a daemonizing parent (pid %d), which exits at once: "
+             "ignoring --exit-with-parent", (int) getppid ());
+  else if (builtin->exit_with_parent)
     {
       /* The parent's death sends SIGTERM. It must still be the parent
        * we were started by once the request is in place. */

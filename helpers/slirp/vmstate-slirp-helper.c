@@ -490,36 +490,6 @@ slirp_helper_load (VmstateService *service, GBytes *state, GError **error)
   return TRUE;
 }
 
-/* --- under libvirt ------------------------------------------------------- */
-
-/* libvirt 9.0 passes --exit-with-parent to a helper it daemonizes: our
- * parent is then libvirt's middle fork, which called setsid() and exits
- * at once, and exiting with it makes the helper leave the bus at random
- * (1 restore in about 30 fails here, with Debian's libslirp-helper as
- * well: "Required VMState Id are missing"). A parent that leads our session
- * without a terminal is such a fork: the option is dropped. */
-static void
-drop_exit_with_parent_if_daemonized (int *argc, char **argv)
-{
-  int tty, kept = 0;
-
-  if (getsid (0) != getppid ())
-    return;
-  tty = open ("/dev/tty", O_RDONLY | O_NOCTTY | O_CLOEXEC);
-  if (tty >= 0)
-    {
-      close (tty);
-      return;
-    }
-  for (int i = 0; i < *argc; i++)
-    if (i == 0 || strcmp (argv[i], "--exit-with-parent") != 0)
-      argv[kept++] = argv[i];
-  if (kept < *argc)
-    g_debug ("started by a daemonizing parent (pid %d): ignoring --exit-with-parent", (int) getppid ());
-  argv[kept] = NULL;
-  *argc = kept;
-}
-
 /* --- the object ---------------------------------------------------------- */
 
 static void
@@ -581,6 +551,5 @@ main (int argc, char **argv)
   vmstate_service_add_feature (VMSTATE_SERVICE (self), "restrict");
   g_signal_connect (self, "handle-options", G_CALLBACK (on_handle_options), NULL);
 
-  drop_exit_with_parent_if_daemonized (&argc, argv);
   return vmstate_service_run (VMSTATE_SERVICE (self), argc, argv);
 }
