@@ -97,9 +97,12 @@
 #include <string.h>
 
 #include "vmstate-blob-private.h"
+#include "vmstate-call-engine-private.h"
 #include "vmstate-collector.h"
+#include "vmstate-discovery-private.h"
 #include "vmstate-error.h"
 #include "vmstate-helper-private.h"
+#include "vmstate-sync-private.h"
 #include "vmstate-util-private.h"
 
 struct _VmstateCollector
@@ -639,459 +642,66 @@ vmstate_collector_set_max_in_flight (VmstateCollector *self,
 
 /* Operations
  *
- * list, save and load share one engine: an Op walks through phases, and
- * each phase makes one kind of call to every helper of op->helpers,
- * concurrently but never more than max-in-flight at once. The first
- * failure cancels the calls still in flight; the task completes when the
- * last of them has returned, so no callback outlives it.
+ * list, save and load run on the call engine (vmstate-call-engine.c),
+ * which calls the helpers of a phase within the window and fails the
+ * operation on the first error, and find their helpers with
+ * vmstate-discovery.c. Each one is a chain of callbacks, read from the
+ * bottom up here and in this order at run time:
+ *
+ *   list: list owners -> list_found: Id of each -> list_ids_done: pid of
+ *         each -> list_done
+ *   save: list owners -> save_found: Id and Save of each, sent back to
+ *         back -> save_pipelined_done: selection -> save_done; or, with
+ *         required-ids, Id of each -> save_ids_done: selection, Save of
+ *         each selected helper -> save_done
+ *   load: blob checked, list owners -> load_found: Id of each ->
+ *         load_ids_done: selection, entries matched -> Load of each ->
+ *         load_done
  */
 
-typedef enum {
-  OP_LIST,
-  OP_SAVE,
-  OP_LOAD,
-} OpKind;
-
-typedef struct
-{
-  char    *unique_name;
-  char    *id;
-  guint    pid;
-  GBytes  *state;
-} Entry;
-
-typedef struct _Op Op;
-typedef void (*PhaseCall) (Op *op, Entry *entry);
-typedef void (*PhaseDone) (Op *op);
-
-struct _Op
-{
-  GTask            *task;
-  VmstateCollector *self;
-  OpKind            kind;
-  GCancellable     *cancellable;   /* ours, cancelled on failure */
-  GCancellable     *user_cancellable;
-  gulong            cancelled_id;
-
-  /* settings, fixed when the operation starts */
-  GStrv             required_ids;
-  int               timeout_msec;
-  guint             max_state_size;
-  guint             max_in_flight;
-
-  GPtrArray        *helpers;       /* Entry*, all helpers on the bus */
-  GPtrArray        *selected;      /* Entry*, the ones to call, borrowed */
-  GPtrArray        *faults;        /* Entry*, the helpers the error is about, borrowed */
-  GPtrArray        *failed_helpers; /* VmstateHelper*, made from faults by op_fail() */
-  VmstateBlob      *blob;          /* load: the parsed input */
-
-  PhaseCall         phase_call;
-  PhaseDone         phase_done;
-  guint             calls_per_entry; /* calls phase_call makes: 1 or 2 */
-  guint             next;
-  guint             in_flight;
-  gsize             bytes_in_flight; /* states sent by Load calls in flight */
-  GError           *error;
-};
-
-static void
-entry_free (Entry *entry)
-{
-  g_free (entry->unique_name);
-  g_free (entry->id);
-  g_clear_pointer (&entry->state, g_bytes_unref);
-  g_free (entry);
-}
-
-static void
-op_free (Op *op)
-{
-  if (op->cancelled_id != 0)
-    g_cancellable_disconnect (op->user_cancellable, op->cancelled_id);
-  g_clear_object (&op->user_cancellable);
-  g_clear_object (&op->cancellable);
-  g_clear_pointer (&op->required_ids, g_strfreev);
-  g_clear_pointer (&op->selected, g_ptr_array_unref);
-  g_clear_pointer (&op->faults, g_ptr_array_unref);
-  g_clear_pointer (&op->failed_helpers, g_ptr_array_unref);
-  g_clear_pointer (&op->helpers, g_ptr_array_unref);
-  g_clear_object (&op->blob);
-  g_clear_error (&op->error);
-  g_free (op);
-}
-
-static void
-on_user_cancelled (GCancellable *user_cancellable,
-                   gpointer      user_data)
-{
-  g_cancellable_cancel (G_CANCELLABLE (user_data));
-}
-
-static Op *
+static VmstateOp *
 op_new (VmstateCollector    *self,
-        OpKind               kind,
+        VmstateOpKind        kind,
         GCancellable        *cancellable,
         GAsyncReadyCallback  callback,
         gpointer             user_data,
         gpointer             source_tag)
 {
-  Op *op = g_new0 (Op, 1);
+  VmstateOp *op = _vmstate_op_new (self, kind, cancellable, callback, user_data, source_tag);
 
-  op->task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (op->task, source_tag);
-  g_task_set_task_data (op->task, op, (GDestroyNotify) op_free);
-  op->self = self;
-  op->kind = kind;
-  op->cancellable = g_cancellable_new ();
-  if (cancellable != NULL)
-    {
-      op->user_cancellable = g_object_ref (cancellable);
-      op->cancelled_id = g_cancellable_connect (cancellable,
-                                                G_CALLBACK (on_user_cancelled),
-                                                g_object_ref (op->cancellable),
-                                                g_object_unref);
-    }
+  op->connection = self->connection;
   op->required_ids = g_strdupv (self->required_ids);
   op->timeout_msec = self->timeout_msec;
   op->max_state_size = self->max_state_size;
   op->max_in_flight = self->max_in_flight;
-  op->helpers = g_ptr_array_new_with_free_func ((GDestroyNotify) entry_free);
-  op->selected = g_ptr_array_new ();
-  op->faults = g_ptr_array_new ();
-  op->failed_helpers = g_ptr_array_new_with_free_func (g_object_unref);
   return op;
 }
 
-/* Completes the operation with op->error, and keeps the helpers it is
- * about for vmstate_collector_get_failed_helpers(). The states already
- * saved go now, not with the task. Takes the task's reference. */
-static void
-op_fail (Op *op)
-{
-  GTask *task = op->task;
-
-  for (guint i = 0; i < op->faults->len; i++)
-    {
-      Entry *entry = g_ptr_array_index (op->faults, i);
-
-      g_ptr_array_add (op->failed_helpers,
-                       _vmstate_helper_new (entry->id, entry->unique_name, entry->pid));
-    }
-  for (guint i = 0; i < op->helpers->len; i++)
-    g_clear_pointer (&((Entry *) g_ptr_array_index (op->helpers, i))->state, g_bytes_unref);
-
-  g_task_return_error (task, g_steal_pointer (&op->error));
-  g_object_unref (task);
-}
-
-/* Records the operation's first error, and @entry (when not %NULL) as
- * the helper it is about; later errors (including the cancellations the
- * first one causes) are dropped. A cancellation by the caller is about
- * no helper. */
-static void
-op_take_error (Op     *op,
-               Entry  *entry,
-               GError *error)
-{
-  if (op->error == NULL)
-    {
-      if (entry != NULL && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        g_ptr_array_add (op->faults, entry);
-      op->error = error;
-      g_cancellable_cancel (op->cancellable);
-    }
-  else
-    g_error_free (error);
-}
-
-static void op_pump (Op *op);
-static void call_get_id_and_save (Op *op, Entry *entry);
-static void call_load (Op *op, Entry *entry);
-
-/* Load calls carry the states: beyond this many bytes in flight, GDBus's
- * serialized copies of them only add memory, not speed (the bus moves
- * one message at a time). One call is always allowed, whatever its size. */
-#define LOAD_BYTES_IN_FLIGHT (4 * 1024 * 1024)
-
-static gsize
-entry_load_size (Op *op, Entry *entry)
-{
-  return g_bytes_get_size (vmstate_blob_get_state (op->blob, entry->id));
-}
-
+/* A collector made by g_object_new() without a connection (it warned in
+ * constructed): fails the operation at once, with an error that says
+ * so, instead of handing GDBus a NULL connection. */
 static gboolean
-op_may_send (Op *op, Entry *entry)
+op_check_connection (VmstateOp *op)
 {
-  if (op->in_flight + MAX (op->calls_per_entry, 1) > op->max_in_flight)
-    return FALSE;
-  if (op->phase_call == call_load && op->in_flight > 0 &&
-      op->bytes_in_flight + entry_load_size (op, entry) > LOAD_BYTES_IN_FLIGHT)
-    return FALSE;
-  return TRUE;
+  if (op->connection != NULL)
+    return TRUE;
+
+  op->error = g_error_new_literal (VMSTATE_ERROR, VMSTATE_ERROR_FAILED,
+                                   "the collector has no connection to a bus: "
+                                   "create it with vmstate_collector_new() or "
+                                   "vmstate_collector_new_for_address()");
+  _vmstate_op_fail (op);
+  return FALSE;
 }
 
+/* Starts @op: finds the helpers on the bus, then @helpers_found. */
 static void
-op_run_phase (Op        *op,
-              GPtrArray *targets,
-              PhaseCall  phase_call,
-              PhaseDone  phase_done)
+op_start (VmstateOp     *op,
+          VmstateOpDone  helpers_found)
 {
-  if (targets != op->selected)
-    {
-      g_ptr_array_set_size (op->selected, 0);
-      for (guint i = 0; i < targets->len; i++)
-        g_ptr_array_add (op->selected, g_ptr_array_index (targets, i));
-    }
-  op->phase_call = phase_call;
-  op->phase_done = phase_done;
-  op->calls_per_entry = phase_call == call_get_id_and_save ? 2 : 1;
-  op->next = 0;
-  op->in_flight = 0;
-  op_pump (op);
-}
-
-static void
-op_pump (Op *op)
-{
-  while (op->error == NULL &&
-         op->next < op->selected->len &&
-         op_may_send (op, g_ptr_array_index (op->selected, op->next)))
-    {
-      Entry *entry = g_ptr_array_index (op->selected, op->next++);
-
-      op->in_flight++;
-      op->phase_call (op, entry);
-    }
-
-  if (op->in_flight > 0)
+  if (!op_check_connection (op))
     return;
-
-  if (op->error != NULL)
-    op_fail (op);
-  else if (op->next == op->selected->len)
-    op->phase_done (op);
-}
-
-/* Called at the end of every call's callback. */
-static void
-op_call_done (Op *op)
-{
-  g_assert (op->in_flight > 0);
-  op->in_flight--;
-  op_pump (op);
-}
-
-/* Names a helper in a message: its Id, when known (cut short, see
- * _vmstate_abbreviate_id()), and its unique name. */
-static char *
-describe_helper (Entry *entry)
-{
-  g_autofree char *id = NULL;
-
-  if (entry->id == NULL)
-    return g_strdup_printf ("helper %s", entry->unique_name);
-  id = _vmstate_abbreviate_id (entry->id);
-  return g_strdup_printf ("helper '%s' (%s)", id, entry->unique_name);
-}
-
-/* A bus daemon disconnects a client that sends a message larger than its
- * max_message_size, and nobody is told why: the callers of a helper
- * whose Save reply was too large get NoReply, a collector whose Load was
- * too large loses its connection. When the size could be the cause, the
- * error says which limit it is and how to raise it. */
-static gboolean
-message_may_exceed_bus_limit (gsize state_size)
-{
-  return state_size + VMSTATE_MESSAGE_OVERHEAD > VMSTATE_DBUS_DAEMON_MAX_MESSAGE_SIZE;
-}
-
-#define BUS_LIMIT_HINT \
-  "a message over the bus's max_message_size (dbus-daemon's default is " \
-  "32 MiB) makes the bus daemon disconnect its sender; raise max_message_size " \
-  "in the bus configuration (to 128 MiB for states up to 64 MiB, as " \
-  "'vmstate bus' does)"
-
-/* Turns the error of a call to a helper into one that names it. */
-static GError *
-call_error (Op           *op,
-            Entry        *entry,
-            const char   *method,
-            const GError *error)
-{
-  g_autofree char *detail = _vmstate_describe_dbus_error (error);
-  g_autofree char *who = describe_helper (entry);
-
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    return g_error_new (G_IO_ERROR, G_IO_ERROR_CANCELLED,
-                        "%s of %s was cancelled", method, who);
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
-    return g_error_new (VMSTATE_ERROR, VMSTATE_ERROR_TIMED_OUT,
-                        "%s did not answer %s within %d ms",
-                        who, method, op->timeout_msec);
-  if (g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_NO_REPLY) ||
-      g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_SERVICE_UNKNOWN) ||
-      g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_NAME_HAS_NO_OWNER))
-    {
-      /* the helper's reply may be as large as max-state-size allows */
-      if (g_str_equal (method, "Save") && message_may_exceed_bus_limit (op->max_state_size))
-        return g_error_new (VMSTATE_ERROR, VMSTATE_ERROR_HELPER_VANISHED,
-                            "%s left the bus or died before it answered %s: %s; "
-                            "if its state was over 32 MiB, the bus dropped it: "
-                            BUS_LIMIT_HINT, who, method, detail);
-      return g_error_new (VMSTATE_ERROR, VMSTATE_ERROR_HELPER_VANISHED,
-                          "%s left the bus or died before it answered %s: %s",
-                          who, method, detail);
-    }
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CLOSED))
-    {
-      /* the collector's own Load message carried the state */
-      if (g_str_equal (method, "Load") &&
-          message_may_exceed_bus_limit (entry_load_size (op, entry)))
-        return g_error_new (VMSTATE_ERROR, VMSTATE_ERROR_FAILED,
-                            "the connection to the bus closed during %s of %s: %s; "
-                            "its state of %" G_GSIZE_FORMAT " bytes is over 32 MiB: "
-                            BUS_LIMIT_HINT, method, who, detail,
-                            entry_load_size (op, entry));
-      return g_error_new (VMSTATE_ERROR, VMSTATE_ERROR_FAILED,
-                          "the connection to the bus closed during %s of %s: %s",
-                          method, who, detail);
-    }
-  if (error->domain == VMSTATE_ERROR)
-    return g_error_new (VMSTATE_ERROR, error->code, "%s failed %s: %s",
-                        who, method, detail);
-  return g_error_new (VMSTATE_ERROR, VMSTATE_ERROR_HELPER_FAILED,
-                      "%s failed %s: %s", who, method, detail);
-}
-
-typedef struct
-{
-  Op    *op;
-  Entry *entry;
-} Call;
-
-static Call *
-call_new (Op *op, Entry *entry)
-{
-  Call *call = g_new (Call, 1);
-
-  call->op = op;
-  call->entry = entry;
-  return call;
-}
-
-/* Phase: the Id of every queued owner */
-
-/* With required-ids, a save or a load ignores the helpers outside the
- * list, as QEMU's id-list does, and a helper whose Id is invalid cannot
- * be on it: its entry keeps no Id and is never selected. */
-static gboolean
-op_ignores_invalid_ids (Op *op)
-{
-  return op->kind != OP_LIST && op->required_ids != NULL;
-}
-
-static void
-on_get_id (GObject      *source,
-           GAsyncResult *result,
-           gpointer      user_data)
-{
-  g_autofree Call *call = user_data;
-  Op *op = call->op;
-  Entry *entry = call->entry;
-  g_autoptr(GVariant) reply = NULL;
-  g_autoptr(GVariant) value = NULL;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GError) id_error = NULL;
-  const char *id;
-  gsize len;
-
-  reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result, &error);
-  if (reply == NULL)
-    {
-      op_take_error (op, entry, call_error (op, entry, "the Id query", error));
-      goto out;
-    }
-  if (!g_variant_is_of_type (reply, G_VARIANT_TYPE ("(v)")))
-    {
-      op_take_error (op, entry, g_error_new (VMSTATE_ERROR, VMSTATE_ERROR_BAD_REPLY,
-                                      "helper %s answered the Id query with type %s, "
-                                      "expected (v)", entry->unique_name,
-                                      g_variant_get_type_string (reply)));
-      goto out;
-    }
-
-  g_variant_get (reply, "(v)", &value);
-  if (!g_variant_is_of_type (value, G_VARIANT_TYPE_STRING))
-    {
-      if (!op_ignores_invalid_ids (op))
-        op_take_error (op, entry,
-                       g_error_new (VMSTATE_ERROR, VMSTATE_ERROR_INVALID_ID,
-                                    "helper %s has an Id of type '%s', not a string",
-                                    entry->unique_name, g_variant_get_type_string (value)));
-      goto out;
-    }
-
-  id = g_variant_get_string (value, &len);
-  if (!_vmstate_check_id (id, len, &id_error))
-    {
-      if (!op_ignores_invalid_ids (op))
-        {
-          /* the whole Id, for vmstate_collector_get_failed_helpers() */
-          entry->id = g_strdup (id);
-          op_take_error (op, entry,
-                         g_error_new (VMSTATE_ERROR, VMSTATE_ERROR_INVALID_ID,
-                                      "helper %s has an invalid Id: %s",
-                                      entry->unique_name, id_error->message));
-        }
-      goto out;
-    }
-  entry->id = g_strdup (id);
-
-out:
-  op_call_done (op);
-}
-
-static void
-call_get_id (Op *op, Entry *entry)
-{
-  g_dbus_connection_call (op->self->connection,
-                          entry->unique_name, VMSTATE_DBUS_PATH,
-                          DBUS_PROPERTIES_INTERFACE, "Get",
-                          g_variant_new ("(ss)", VMSTATE_DBUS_INTERFACE, "Id"),
-                          NULL, G_DBUS_CALL_FLAGS_NO_AUTO_START,
-                          op->timeout_msec, op->cancellable,
-                          on_get_id, call_new (op, entry));
-}
-
-/* Phase: the pid of every helper (list only; best effort) */
-
-static void
-on_get_pid (GObject      *source,
-            GAsyncResult *result,
-            gpointer      user_data)
-{
-  g_autofree Call *call = user_data;
-  g_autoptr(GVariant) reply = NULL;
-  g_autoptr(GError) error = NULL;
-
-  reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result, &error);
-  if (reply != NULL)
-    g_variant_get (reply, "(u)", &call->entry->pid);
-  else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    op_take_error (call->op, NULL, g_steal_pointer (&error));
-  op_call_done (call->op);
-}
-
-static void
-call_get_pid (Op *op, Entry *entry)
-{
-  g_dbus_connection_call (op->self->connection,
-                          DBUS_NAME, DBUS_PATH, DBUS_INTERFACE,
-                          "GetConnectionUnixProcessID",
-                          g_variant_new ("(s)", entry->unique_name),
-                          G_VARIANT_TYPE ("(u)"), G_DBUS_CALL_FLAGS_NONE,
-                          op->timeout_msec, op->cancellable,
-                          on_get_pid, call_new (op, entry));
+  _vmstate_discovery_list_owners (op, helpers_found);
 }
 
 /* Phase: Save */
@@ -1101,9 +711,9 @@ on_save (GObject      *source,
          GAsyncResult *result,
          gpointer      user_data)
 {
-  g_autofree Call *call = user_data;
-  Op *op = call->op;
-  Entry *entry = call->entry;
+  g_autofree VmstateCall *call = user_data;
+  VmstateOp *op = call->op;
+  VmstateEntry *entry = call->entry;
   g_autoptr(GVariant) reply = NULL;
   g_autoptr(GVariant) data = NULL;
   g_autoptr(GError) error = NULL;
@@ -1111,14 +721,14 @@ on_save (GObject      *source,
   reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result, &error);
   if (reply == NULL)
     {
-      op_take_error (op, entry, call_error (op, entry, "Save", error));
+      _vmstate_op_take_error (op, entry, _vmstate_call_error (op, entry, "Save", error));
       goto out;
     }
   if (!g_variant_is_of_type (reply, G_VARIANT_TYPE ("(ay)")))
     {
-      g_autofree char *who = describe_helper (entry);
+      g_autofree char *who = _vmstate_describe_helper (entry);
 
-      op_take_error (op, entry, g_error_new (VMSTATE_ERROR, VMSTATE_ERROR_BAD_REPLY,
+      _vmstate_op_take_error (op, entry, g_error_new (VMSTATE_ERROR, VMSTATE_ERROR_BAD_REPLY,
                                       "%s answered Save with type %s, expected (ay)", who,
                                       g_variant_get_type_string (reply)));
       goto out;
@@ -1127,9 +737,9 @@ on_save (GObject      *source,
   data = g_variant_get_child_value (reply, 0);
   if (g_variant_get_size (data) > op->max_state_size)
     {
-      g_autofree char *who = describe_helper (entry);
+      g_autofree char *who = _vmstate_describe_helper (entry);
 
-      op_take_error (op, entry, g_error_new (VMSTATE_ERROR, VMSTATE_ERROR_STATE_TOO_LARGE,
+      _vmstate_op_take_error (op, entry, g_error_new (VMSTATE_ERROR, VMSTATE_ERROR_STATE_TOO_LARGE,
                                       "%s saved a state of %" G_GSIZE_FORMAT " bytes, more "
                                       "than the collector's max-state-size of %u bytes",
                                       who, g_variant_get_size (data), op->max_state_size));
@@ -1141,19 +751,21 @@ on_save (GObject      *source,
   entry->state = g_variant_get_data_as_bytes (data);
 
 out:
-  op_call_done (op);
+  _vmstate_op_call_done (op, entry);
 }
 
 static void
-call_save (Op *op, Entry *entry)
+call_save (VmstateOp *op, VmstateEntry *entry)
 {
-  g_dbus_connection_call (op->self->connection,
+  g_dbus_connection_call (op->connection,
                           entry->unique_name, VMSTATE_DBUS_PATH,
                           VMSTATE_DBUS_INTERFACE, "Save",
                           NULL, NULL, G_DBUS_CALL_FLAGS_NO_AUTO_START,
                           op->timeout_msec, op->cancellable,
-                          on_save, call_new (op, entry));
+                          on_save, _vmstate_call_new (op, entry));
 }
+
+static const VmstatePhase phase_save = { call_save, 1, FALSE };
 
 /* Phase: Load */
 
@@ -1162,33 +774,31 @@ on_load (GObject      *source,
          GAsyncResult *result,
          gpointer      user_data)
 {
-  g_autofree Call *call = user_data;
-  Op *op = call->op;
+  g_autofree VmstateCall *call = user_data;
+  VmstateOp *op = call->op;
   g_autoptr(GVariant) reply = NULL;
   g_autoptr(GError) error = NULL;
 
-  op->bytes_in_flight -= entry_load_size (op, call->entry);
   reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result, &error);
   if (reply == NULL)
-    op_take_error (op, call->entry, call_error (op, call->entry, "Load", error));
+    _vmstate_op_take_error (op, call->entry, _vmstate_call_error (op, call->entry, "Load", error));
   else if (!g_variant_is_of_type (reply, G_VARIANT_TYPE_UNIT))
     {
-      g_autofree char *who = describe_helper (call->entry);
+      g_autofree char *who = _vmstate_describe_helper (call->entry);
 
-      op_take_error (op, call->entry, g_error_new (VMSTATE_ERROR, VMSTATE_ERROR_BAD_REPLY,
+      _vmstate_op_take_error (op, call->entry, g_error_new (VMSTATE_ERROR, VMSTATE_ERROR_BAD_REPLY,
                                       "%s answered Load with type %s, expected ()",
                                       who, g_variant_get_type_string (reply)));
     }
-  op_call_done (op);
+  _vmstate_op_call_done (op, call->entry);
 }
 
 static void
-call_load (Op *op, Entry *entry)
+call_load (VmstateOp *op, VmstateEntry *entry)
 {
   GBytes *state = vmstate_blob_get_state (op->blob, entry->id);
 
-  op->bytes_in_flight += g_bytes_get_size (state);
-  g_dbus_connection_call (op->self->connection,
+  g_dbus_connection_call (op->connection,
                           entry->unique_name, VMSTATE_DBUS_PATH,
                           VMSTATE_DBUS_INTERFACE, "Load",
                           g_variant_new ("(@ay)",
@@ -1196,203 +806,24 @@ call_load (Op *op, Entry *entry)
                                                                    state, TRUE)),
                           NULL, G_DBUS_CALL_FLAGS_NO_AUTO_START,
                           op->timeout_msec, op->cancellable,
-                          on_load, call_new (op, entry));
+                          on_load, _vmstate_call_new (op, entry));
 }
 
-/* After the Ids are known: duplicates, required Ids, selection */
+/* The engine counts the states of the Loads in flight against its byte
+ * budget. */
+static const VmstatePhase phase_load = { call_load, 1, TRUE };
 
-/* By Id, then by unique name (the order list_helpers returns); entries
- * without an Id (see op_ignores_invalid_ids()) last. */
-static int
-compare_entries_by_id (gconstpointer a,
-                       gconstpointer b)
-{
-  const Entry *ea = *(const Entry * const *) a;
-  const Entry *eb = *(const Entry * const *) b;
-  int c;
-
-  if ((ea->id == NULL) != (eb->id == NULL))
-    return ea->id == NULL ? 1 : -1;
-  if (ea->id != NULL && (c = strcmp (ea->id, eb->id)) != 0)
-    return c;
-  return strcmp (ea->unique_name, eb->unique_name);
-}
-
-static char *
-join_ids (GPtrArray *entries)
-{
-  GString *s = g_string_new (NULL);
-
-  for (guint i = 0; i < entries->len; i++)
-    {
-      Entry *entry = g_ptr_array_index (entries, i);
-      g_autofree char *id = NULL;
-
-      if (entry->id == NULL)
-        continue;
-      id = _vmstate_abbreviate_id (entry->id);
-      g_string_append_printf (s, "%s'%s' (%s)", s->len > 0 ? ", " : "", id, entry->unique_name);
-    }
-  if (s->len == 0)
-    g_string_append (s, "none");
-  return g_string_free (s, FALSE);
-}
-
-/* Appends 'id' to a list in a message, cut short. */
-static void
-append_id (GString    *list,
-           guint      *n,
-           const char *id)
-{
-  g_autofree char *shown = _vmstate_abbreviate_id (id);
-
-  g_string_append_printf (list, "%s'%s'", (*n)++ ? ", " : "", shown);
-}
-
-static Entry *
-find_helper (Op *op, const char *id)
-{
-  for (guint i = 0; i < op->helpers->len; i++)
-    {
-      Entry *entry = g_ptr_array_index (op->helpers, i);
-
-      if (g_strcmp0 (entry->id, id) == 0)
-        return entry;
-    }
-  return NULL;
-}
-
-/* Does the operation call the helper with this Id (if it is unique)? */
-static gboolean
-op_wants_id (Op         *op,
-             const char *id)
-{
-  return id != NULL &&
-         (op->required_ids == NULL ||
-          g_strv_contains ((const char * const *) op->required_ids, id));
-}
-
-/* Called when the pids of the holders of duplicated Ids (op->faults,
- * sorted by Id) are known. */
-static void
-duplicates_done (Op *op)
-{
-  g_autoptr(GString) message = g_string_new (NULL);
-  guint i = 0;
-
-  while (i < op->faults->len)
-    {
-      Entry *first = g_ptr_array_index (op->faults, i);
-      g_autofree char *id = _vmstate_abbreviate_id (first->id);
-      guint n = 0;
-
-      while (i + n < op->faults->len &&
-             g_str_equal (((Entry *) g_ptr_array_index (op->faults, i + n))->id, first->id))
-        n++;
-
-      g_string_append_printf (message, "%s%u helpers have the Id '%s': ",
-                              message->len > 0 ? "; " : "", n, id);
-      for (guint j = 0; j < n; j++)
-        {
-          Entry *entry = g_ptr_array_index (op->faults, i + j);
-
-          g_string_append_printf (message, "%s%s (pid %u)",
-                                  j == 0 ? "" : j + 1 == n ? " and " : ", ",
-                                  entry->unique_name, entry->pid);
-        }
-      i += n;
-    }
-  op->error = g_error_new (VMSTATE_ERROR, VMSTATE_ERROR_DUPLICATE_ID,
-                           "%s (an Id must be unique on the bus)", message->str);
-  op_fail (op);
-}
-
-/* Sorts op->helpers by Id and refuses an Id the operation wants held
- * twice (helpers outside required-ids do not matter, as with QEMU's
- * id-list). When there is one, returns FALSE and fails the operation
- * once it has the pids of every holder, to name them. */
-static gboolean
-op_check_duplicates (Op *op)
-{
-  g_ptr_array_sort (op->helpers, compare_entries_by_id);
-
-  for (guint i = 0; i < op->helpers->len; i++)
-    {
-      Entry *entry = g_ptr_array_index (op->helpers, i);
-      Entry *prev = i > 0 ? g_ptr_array_index (op->helpers, i - 1) : NULL;
-      Entry *next = i + 1 < op->helpers->len ? g_ptr_array_index (op->helpers, i + 1) : NULL;
-
-      if (op_wants_id (op, entry->id) &&
-          ((prev != NULL && g_strcmp0 (prev->id, entry->id) == 0) ||
-           (next != NULL && g_strcmp0 (next->id, entry->id) == 0)))
-        g_ptr_array_add (op->faults, entry);
-    }
-  if (op->faults->len == 0)
-    return TRUE;
-
-  op_run_phase (op, op->faults, call_get_pid, duplicates_done);
-  return FALSE;
-}
-
-/* Selects the helpers to call into op->selected: every helper, or the
- * required ones, which must all be present. Returns FALSE when the
- * operation fails (then, or once the holders of a duplicated Id are
- * known). */
-static gboolean
-op_select_helpers (Op *op)
-{
-  if (!op_check_duplicates (op))
-    return FALSE;
-
-  g_ptr_array_set_size (op->selected, 0);
-  if (op->required_ids == NULL)
-    {
-      for (guint i = 0; i < op->helpers->len; i++)
-        g_ptr_array_add (op->selected, g_ptr_array_index (op->helpers, i));
-    }
-  else
-    {
-      g_autoptr(GString) missing = g_string_new (NULL);
-      guint n_missing = 0;
-
-      for (guint i = 0; op->required_ids[i] != NULL; i++)
-        {
-          Entry *entry = find_helper (op, op->required_ids[i]);
-
-          if (entry == NULL)
-            append_id (missing, &n_missing, op->required_ids[i]);
-          else if (!g_ptr_array_find (op->selected, entry, NULL))
-            g_ptr_array_add (op->selected, entry);
-        }
-
-      if (n_missing > 0)
-        {
-          g_autofree char *present = join_ids (op->helpers);
-
-          op->error = g_error_new (VMSTATE_ERROR, VMSTATE_ERROR_MISSING_HELPER,
-                                   "%u required helper%s missing from the bus: %s "
-                                   "(present: %s)", n_missing,
-                                   n_missing == 1 ? " is" : "s are",
-                                   missing->str, present);
-          op_fail (op);
-          return FALSE;
-        }
-      g_ptr_array_sort (op->selected, compare_entries_by_id);
-    }
-  return TRUE;
-}
-
-/* list */
+/* list: the owners, the Id of each, then the pid of each */
 
 static void
-list_done (Op *op)
+list_done (VmstateOp *op)
 {
   GPtrArray *helpers = g_ptr_array_new_with_free_func (g_object_unref);
   GTask *task = op->task;
 
   for (guint i = 0; i < op->helpers->len; i++)
     {
-      Entry *entry = g_ptr_array_index (op->helpers, i);
+      VmstateEntry *entry = g_ptr_array_index (op->helpers, i);
 
       g_ptr_array_add (helpers, _vmstate_helper_new (entry->id, entry->unique_name, entry->pid));
     }
@@ -1402,10 +833,16 @@ list_done (Op *op)
 
 /* Every helper, duplicates included: listing is how one finds them. */
 static void
-list_ids_done (Op *op)
+list_ids_done (VmstateOp *op)
 {
-  g_ptr_array_sort (op->helpers, compare_entries_by_id);
-  op_run_phase (op, op->helpers, call_get_pid, list_done);
+  _vmstate_discovery_sort_helpers (op);
+  _vmstate_op_run_phase (op, op->helpers, &_vmstate_phase_get_pid, list_done);
+}
+
+static void
+list_found (VmstateOp *op)
+{
+  _vmstate_op_run_phase (op, op->helpers, &_vmstate_phase_get_id, list_ids_done);
 }
 
 /* save
@@ -1442,7 +879,7 @@ list_ids_done (Op *op)
  * serializes, which LOAD_BYTES_IN_FLIGHT bounds (T + 4 MiB + one state). */
 
 static void
-save_done (Op *op)
+save_done (VmstateOp *op)
 {
   g_autoptr(GError) error = NULL;
   g_autofree const char **ids = g_new (const char *, op->selected->len + 1);
@@ -1450,10 +887,10 @@ save_done (Op *op)
   GTask *task = op->task;
   GBytes *payload;
 
-  /* op->selected is sorted by Id (op_select_helpers). */
+  /* op->selected is sorted by Id (_vmstate_discovery_select_helpers). */
   for (guint i = 0; i < op->selected->len; i++)
     {
-      Entry *entry = g_ptr_array_index (op->selected, i);
+      VmstateEntry *entry = g_ptr_array_index (op->selected, i);
 
       ids[i] = entry->id;
       states[i] = entry->state;
@@ -1463,7 +900,7 @@ save_done (Op *op)
   /* The write dropped the states it copied: forget them in the entries. */
   for (guint i = 0; i < op->selected->len; i++)
     {
-      Entry *entry = g_ptr_array_index (op->selected, i);
+      VmstateEntry *entry = g_ptr_array_index (op->selected, i);
 
       if (states[i] == NULL)
         entry->state = NULL;
@@ -1472,7 +909,7 @@ save_done (Op *op)
     {
       op->error = g_error_new (VMSTATE_ERROR, error->code,
                                "cannot write the blob: %s", error->message);
-      op_fail (op);
+      _vmstate_op_fail (op);
       return;
     }
   g_task_return_pointer (task, payload, (GDestroyNotify) g_bytes_unref);
@@ -1486,33 +923,46 @@ save_done (Op *op)
  * so saving one whose Id turns out invalid or duplicated costs nothing
  * but the wasted reply: the operation fails just the same. */
 static void
-call_get_id_and_save (Op *op, Entry *entry)
+call_get_id_and_save (VmstateOp *op, VmstateEntry *entry)
 {
-  op->in_flight++;   /* op_pump counted the Id query; this is the Save */
-  call_get_id (op, entry);
+  _vmstate_discovery_call_get_id (op, entry);
   call_save (op, entry);
 }
 
+/* Two calls per helper: the window counts both. */
+static const VmstatePhase phase_get_id_and_save = { call_get_id_and_save, 2, FALSE };
+
 static void
-save_pipelined_done (Op *op)
+save_pipelined_done (VmstateOp *op)
 {
-  if (!op_select_helpers (op))
+  if (!_vmstate_discovery_select_helpers (op))
     return;
   save_done (op);
 }
 
 static void
-save_ids_done (Op *op)
+save_ids_done (VmstateOp *op)
 {
-  if (!op_select_helpers (op))
+  if (!_vmstate_discovery_select_helpers (op))
     return;
-  op_run_phase (op, op->selected, call_save, save_done);
+  _vmstate_op_run_phase (op, op->selected, &phase_save, save_done);
 }
 
-/* load */
+static void
+save_found (VmstateOp *op)
+{
+  if (op->required_ids == NULL && op->max_in_flight >= 2)
+    _vmstate_op_run_phase (op, op->helpers, &phase_get_id_and_save, save_pipelined_done);
+  else
+    _vmstate_op_run_phase (op, op->helpers, &_vmstate_phase_get_id, save_ids_done);
+}
+
+/* load: the blob checked (in vmstate_collector_load_async()), the
+ * owners, the Id of each, the blob's entries matched to them, then the
+ * Load of each */
 
 static void
-load_done (Op *op)
+load_done (VmstateOp *op)
 {
   GTask *task = op->task;
 
@@ -1521,209 +971,21 @@ load_done (Op *op)
 }
 
 static void
-load_ids_done (Op *op)
+load_ids_done (VmstateOp *op)
 {
-  g_auto(GStrv) ids = NULL;
   g_autoptr(GPtrArray) targets = g_ptr_array_new ();
-  g_autoptr(GString) unknown = g_string_new (NULL);
-  g_autoptr(GString) lacking = g_string_new (NULL);
-  guint n_unknown = 0, n_lacking = 0;
 
-  if (!op_select_helpers (op))
+  if (!_vmstate_discovery_select_helpers (op))
     return;
-
-  /* Every entry must belong to a selected helper... */
-  ids = vmstate_blob_get_ids (op->blob);
-  for (guint i = 0; ids[i] != NULL; i++)
-    {
-      Entry *entry = NULL;
-
-      for (guint j = 0; j < op->selected->len && entry == NULL; j++)
-        if (g_str_equal (((Entry *) g_ptr_array_index (op->selected, j))->id, ids[i]))
-          entry = g_ptr_array_index (op->selected, j);
-
-      if (entry != NULL)
-        g_ptr_array_add (targets, entry);
-      else
-        {
-          append_id (unknown, &n_unknown, ids[i]);
-        }
-    }
-
-  /* ...and every required helper must have an entry. */
-  for (guint i = 0; op->required_ids != NULL && op->required_ids[i] != NULL; i++)
-    {
-      if (!vmstate_blob_contains (op->blob, op->required_ids[i]))
-        {
-          append_id (lacking, &n_lacking, op->required_ids[i]);
-        }
-    }
-
-  if (n_unknown > 0)
-    {
-      g_autofree char *present = join_ids (op->selected);
-
-      op->error = g_error_new (VMSTATE_ERROR, VMSTATE_ERROR_MISSING_HELPER,
-                               "the blob holds state for %s, but no %shelper%s on "
-                               "the bus (present: %s); no helper was loaded",
-                               unknown->str, op->required_ids ? "required " : "",
-                               n_unknown == 1 ? " with that Id is" : "s with those Ids are",
-                               present);
-      op_fail (op);
-      return;
-    }
-  if (n_lacking > 0)
-    {
-      op->error = g_error_new (VMSTATE_ERROR, VMSTATE_ERROR_MISSING_STATE,
-                               "the blob has no state for the required helper%s %s; "
-                               "no helper was loaded",
-                               n_lacking == 1 ? "" : "s", lacking->str);
-      op_fail (op);
-      return;
-    }
-
-  op_run_phase (op, targets, call_load, load_done);
-}
-
-/* The first phase of every operation: who owns org.qemu.VMState1? */
-
-static void
-on_list_queued_owners (GObject      *source,
-                       GAsyncResult *result,
-                       gpointer      user_data)
-{
-  Op *op = user_data;
-  g_autoptr(GVariant) reply = NULL;
-  g_autoptr(GError) error = NULL;
-  g_autofree const char **names = NULL;
-  PhaseDone ids_done;
-
-  reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result, &error);
-  if (reply == NULL)
-    {
-      if (g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_NAME_HAS_NO_OWNER))
-        {
-          /* No helper at all: an empty bus is not an error by itself. */
-          g_clear_error (&error);
-          names = g_new0 (const char *, 1);
-        }
-      else
-        {
-          g_autofree char *detail = _vmstate_describe_dbus_error (error);
-
-          if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-            op->error = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
-                                             "listing the helpers was cancelled");
-          else
-            op->error = g_error_new (VMSTATE_ERROR, VMSTATE_ERROR_FAILED,
-                                     "cannot list the owners of %s on the bus: %s",
-                                     VMSTATE_DBUS_NAME, detail);
-          op_fail (op);
-          return;
-        }
-    }
-  else
-    g_variant_get (reply, "(^a&s)", &names);
-
-  for (guint i = 0; names[i] != NULL; i++)
-    {
-      Entry *entry = g_new0 (Entry, 1);
-
-      entry->unique_name = g_strdup (names[i]);
-      g_ptr_array_add (op->helpers, entry);
-    }
-
-  if (op->kind == OP_SAVE && op->required_ids == NULL && op->max_in_flight >= 2)
-    {
-      op_run_phase (op, op->helpers, call_get_id_and_save, save_pipelined_done);
-      return;
-    }
-
-  switch (op->kind)
-    {
-    case OP_LIST: ids_done = list_ids_done; break;
-    case OP_SAVE: ids_done = save_ids_done; break;
-    case OP_LOAD: ids_done = load_ids_done; break;
-    default: g_assert_not_reached ();
-    }
-  op_run_phase (op, op->helpers, call_get_id, ids_done);
-}
-
-/* A collector made by g_object_new() without a connection (it warned in
- * constructed): fails the operation at once, with an error that says
- * so, instead of handing GDBus a NULL connection. */
-static gboolean
-op_check_connection (Op *op)
-{
-  if (op->self->connection != NULL)
-    return TRUE;
-
-  op->error = g_error_new_literal (VMSTATE_ERROR, VMSTATE_ERROR_FAILED,
-                                   "the collector has no connection to a bus: "
-                                   "create it with vmstate_collector_new() or "
-                                   "vmstate_collector_new_for_address()");
-  op_fail (op);
-  return FALSE;
-}
-
-static void
-op_start (Op *op)
-{
-  if (!op_check_connection (op))
+  if (!_vmstate_discovery_match_blob (op, targets))
     return;
-
-  g_dbus_connection_call (op->self->connection,
-                          DBUS_NAME, DBUS_PATH, DBUS_INTERFACE,
-                          "ListQueuedOwners",
-                          g_variant_new ("(s)", VMSTATE_DBUS_NAME),
-                          G_VARIANT_TYPE ("(as)"), G_DBUS_CALL_FLAGS_NONE,
-                          op->timeout_msec, op->cancellable,
-                          on_list_queued_owners, op);
-}
-
-/* Runs an async operation to completion on a private main context. */
-typedef struct
-{
-  GMainContext *context;
-  GAsyncResult *result;
-} SyncData;
-
-static void
-on_sync_done (GObject      *source,
-              GAsyncResult *result,
-              gpointer      user_data)
-{
-  SyncData *data = user_data;
-
-  data->result = g_object_ref (result);
-  g_main_context_wakeup (data->context);
-}
-
-static SyncData *
-sync_data_begin (SyncData *data)
-{
-  data->context = g_main_context_new ();
-  data->result = NULL;
-  g_main_context_push_thread_default (data->context);
-  return data;
+  _vmstate_op_run_phase (op, targets, &phase_load, load_done);
 }
 
 static void
-sync_data_wait (SyncData *data)
+load_found (VmstateOp *op)
 {
-  while (data->result == NULL)
-    g_main_context_iteration (data->context, TRUE);
-}
-
-static void
-sync_data_end (SyncData *data)
-{
-  g_main_context_pop_thread_default (data->context);
-  /* Let the sources the operation left (GTask's idle completions) go. */
-  while (g_main_context_iteration (data->context, FALSE))
-    ;
-  g_clear_object (&data->result);
-  g_main_context_unref (data->context);
+  _vmstate_op_run_phase (op, op->helpers, &_vmstate_phase_get_id, load_ids_done);
 }
 
 /**
@@ -1752,8 +1014,9 @@ vmstate_collector_list_helpers_async (VmstateCollector    *self,
   g_return_if_fail (VMSTATE_IS_COLLECTOR (self));
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
 
-  op_start (op_new (self, OP_LIST, cancellable, callback, user_data,
-                    vmstate_collector_list_helpers_async));
+  op_start (op_new (self, VMSTATE_OP_LIST, cancellable, callback, user_data,
+                    vmstate_collector_list_helpers_async),
+            list_found);
 }
 
 /**
@@ -1802,17 +1065,17 @@ vmstate_collector_list_helpers_sync (VmstateCollector  *self,
                                      GCancellable      *cancellable,
                                      GError           **error)
 {
-  SyncData data;
+  VmstateSync data;
   GPtrArray *helpers;
 
   g_return_val_if_fail (VMSTATE_IS_COLLECTOR (self), NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  sync_data_begin (&data);
-  vmstate_collector_list_helpers_async (self, cancellable, on_sync_done, &data);
-  sync_data_wait (&data);
+  _vmstate_sync_begin (&data);
+  vmstate_collector_list_helpers_async (self, cancellable, _vmstate_sync_done, &data);
+  _vmstate_sync_wait (&data);
   helpers = vmstate_collector_list_helpers_finish (self, data.result, error);
-  sync_data_end (&data);
+  _vmstate_sync_end (&data);
   return helpers;
 }
 
@@ -1842,8 +1105,9 @@ vmstate_collector_save_async (VmstateCollector    *self,
   g_return_if_fail (VMSTATE_IS_COLLECTOR (self));
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
 
-  op_start (op_new (self, OP_SAVE, cancellable, callback, user_data,
-                    vmstate_collector_save_async));
+  op_start (op_new (self, VMSTATE_OP_SAVE, cancellable, callback, user_data,
+                    vmstate_collector_save_async),
+            save_found);
 }
 
 /**
@@ -1891,17 +1155,17 @@ vmstate_collector_save_sync (VmstateCollector  *self,
                              GCancellable      *cancellable,
                              GError           **error)
 {
-  SyncData data;
+  VmstateSync data;
   GBytes *blob;
 
   g_return_val_if_fail (VMSTATE_IS_COLLECTOR (self), NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  sync_data_begin (&data);
-  vmstate_collector_save_async (self, cancellable, on_sync_done, &data);
-  sync_data_wait (&data);
+  _vmstate_sync_begin (&data);
+  vmstate_collector_save_async (self, cancellable, _vmstate_sync_done, &data);
+  _vmstate_sync_wait (&data);
   blob = vmstate_collector_save_finish (self, data.result, error);
-  sync_data_end (&data);
+  _vmstate_sync_end (&data);
   return blob;
 }
 
@@ -1931,13 +1195,13 @@ vmstate_collector_load_async (VmstateCollector    *self,
 {
   g_autoptr(GError) error = NULL;
   g_auto(GStrv) ids = NULL;
-  Op *op;
+  VmstateOp *op;
 
   g_return_if_fail (VMSTATE_IS_COLLECTOR (self));
   g_return_if_fail (blob != NULL);
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
 
-  op = op_new (self, OP_LOAD, cancellable, callback, user_data,
+  op = op_new (self, VMSTATE_OP_LOAD, cancellable, callback, user_data,
                vmstate_collector_load_async);
   if (!op_check_connection (op))
     return;
@@ -1947,7 +1211,7 @@ vmstate_collector_load_async (VmstateCollector    *self,
     {
       op->error = g_error_new (error->domain, error->code,
                                "cannot load: %s; no helper was loaded", error->message);
-      op_fail (op);
+      _vmstate_op_fail (op);
       return;
     }
 
@@ -1965,12 +1229,12 @@ vmstate_collector_load_async (VmstateCollector    *self,
                                    " bytes, more than the collector's max-state-size "
                                    "of %u bytes; no helper was loaded",
                                    id, size, op->max_state_size);
-          op_fail (op);
+          _vmstate_op_fail (op);
           return;
         }
     }
 
-  op_start (op);
+  op_start (op, load_found);
 }
 
 /**
@@ -2019,18 +1283,18 @@ vmstate_collector_load_sync (VmstateCollector  *self,
                              GCancellable      *cancellable,
                              GError           **error)
 {
-  SyncData data;
+  VmstateSync data;
   gboolean ok;
 
   g_return_val_if_fail (VMSTATE_IS_COLLECTOR (self), FALSE);
   g_return_val_if_fail (blob != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  sync_data_begin (&data);
-  vmstate_collector_load_async (self, blob, cancellable, on_sync_done, &data);
-  sync_data_wait (&data);
+  _vmstate_sync_begin (&data);
+  vmstate_collector_load_async (self, blob, cancellable, _vmstate_sync_done, &data);
+  _vmstate_sync_wait (&data);
   ok = vmstate_collector_load_finish (self, data.result, error);
-  sync_data_end (&data);
+  _vmstate_sync_end (&data);
   return ok;
 }
 
@@ -2078,7 +1342,7 @@ vmstate_collector_get_failed_helpers (VmstateCollector *self,
 {
   GPtrArray *helpers = g_ptr_array_new_with_free_func (g_object_unref);
   gpointer tag;
-  Op *op;
+  VmstateOp *op;
 
   g_return_val_if_fail (VMSTATE_IS_COLLECTOR (self), helpers);
   g_return_val_if_fail (g_task_is_valid (result, self), helpers);
