@@ -1,8 +1,9 @@
 /* vmstate-bench.c: how long a save takes, and what it costs
  *
  * Starts a private dbus-daemon (with limits raised for 256 helpers) and N
- * helper processes (vmstate-bench-helper: a state of S bytes, a Save that
- * answers after D ms), then measures, with repetitions:
+ * helper processes (tests/helper/vmstate-test-helper --check-load: a
+ * state of S bytes, a Save that answers after D ms), then measures, with
+ * repetitions:
  *
  *   collector  VmstateCollector save_sync / load_sync
  *   raw        the same work written with g_dbus_connection_call, without
@@ -949,7 +950,8 @@ helpers_start (Bus *bus, guint n, gsize s, int d)
       g_autofree char *id = helper_id (i);
       g_autofree char *id_arg = g_strdup_printf ("--id=%s", id);
       g_autofree char *seed = g_strdup_printf ("--state-seed=%u", i);
-      const char *argv[] = { opt_helper, address, id_arg, size, seed, delay, NULL };
+      const char *argv[] = { opt_helper, address, id_arg, size, seed, delay,
+                              "--quiet", "--check-load", "--fit-max-state-size", NULL };
 
       g_ptr_array_add (helpers, proc_spawn (G_SUBPROCESS_FLAGS_STDIN_PIPE, argv));
     }

@@ -1,5 +1,5 @@
-/* vmstate-test-pattern.h: the deterministic state the test, fault and
- * benchmark helpers save
+/* vmstate-test-pattern.h: the deterministic state the helper program of
+ * the tests and the benchmark (helper/vmstate-test-helper.c) saves
  *
  * The Python tests compute the same bytes (make_state() in
  * tests/cli/conftest.py and tests/interop/vmstate_interop.py).

@@ -20,7 +20,7 @@ test_make_state (gsize size,
 /**
  * test_helper_spawn:
  *
- * Starts vmstate-test-helper with the given arguments on the bus of
+ * Starts tests/helper/vmstate-test-helper with the given arguments on the bus of
  * DBUS_SESSION_BUS_ADDRESS (the test's private GTestDBus) and waits for
  * its READY line, so that when this returns the helper owns its name.
  */
@@ -35,7 +35,7 @@ test_helper_spawn (const char *first_arg,
   TestHelper *helper;
   va_list ap;
 
-  g_ptr_array_add (argv, g_test_build_filename (G_TEST_BUILT, "vmstate-test-helper", NULL));
+  g_ptr_array_add (argv, g_test_build_filename (G_TEST_BUILT, "helper", "vmstate-test-helper", NULL));
   va_start (ap, first_arg);
   for (const char *arg = first_arg; arg != NULL; arg = va_arg (ap, const char *))
     g_ptr_array_add (argv, g_strdup (arg));

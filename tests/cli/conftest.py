@@ -18,7 +18,7 @@ BUILD_ROOT = os.environ.get('VMSTATE_BUILD_ROOT', '')
 SOURCE_ROOT = os.environ.get('VMSTATE_SOURCE_ROOT',
                              os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 VMSTATE = os.environ.get('VMSTATE_CLI') or os.path.join(BUILD_ROOT, 'tools', 'vmstate')
-TEST_HELPER = os.path.join(BUILD_ROOT, 'tests', 'vmstate-test-helper')
+TEST_HELPER = os.path.join(BUILD_ROOT, 'tests', 'helper', 'vmstate-test-helper')
 FIXTURE_DIR = os.path.dirname(os.path.abspath(__file__))
 
 TIMEOUT = 30

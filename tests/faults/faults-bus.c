@@ -115,26 +115,35 @@ faults_bus_free (FaultsBus *bus)
 /*
  * faults_helper_spawn:
  *
- * Starts faults-helper on @bus with the given arguments and waits for its
- * READY line.
+ * Starts the helper program (tests/helper/vmstate-test-helper, from
+ * VMSTATE_TEST_HELPER) on @bus with the given arguments and waits for its
+ * READY line. It prints no LOADED lines, its states are 64 bytes unless
+ * the arguments say otherwise, and its max-state-size fits them.
  */
-static FaultsHelper *
-faults_helper_spawnv (FaultsBus  *bus,
-                      char       *program,
-                      const char *first_arg,
-                      va_list     ap)
+FaultsHelper *
+faults_helper_spawn (FaultsBus  *bus,
+                     const char *first_arg,
+                     ...)
 {
-  g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
+  const char *program = g_getenv ("VMSTATE_TEST_HELPER");
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
   g_autoptr(GError) error = NULL;
   g_autofree char *line = NULL;
   g_auto(GStrv) words = NULL;
   FaultsHelper *helper;
+  va_list ap;
 
-  g_ptr_array_add (argv, program);
-  g_ptr_array_add (argv, g_strdup ("--address"));
-  g_ptr_array_add (argv, g_strdup (bus->address));
+  g_assert_nonnull (program);
+  g_ptr_array_add (argv, (gpointer) program);
+  g_ptr_array_add (argv, "--address");
+  g_ptr_array_add (argv, bus->address);
+  g_ptr_array_add (argv, "--quiet");
+  g_ptr_array_add (argv, "--fit-max-state-size");
+  g_ptr_array_add (argv, "--state-size=64");
+  va_start (ap, first_arg);
   for (const char *arg = first_arg; arg != NULL; arg = va_arg (ap, const char *))
-    g_ptr_array_add (argv, g_strdup (arg));
+    g_ptr_array_add (argv, (gpointer) arg);
+  va_end (ap);
   g_ptr_array_add (argv, NULL);
 
   helper = g_new0 (FaultsHelper, 1);
@@ -151,43 +160,6 @@ faults_helper_spawnv (FaultsBus  *bus,
   words = g_strsplit (line, " ", 3);
   g_assert_cmpstr (words[0], ==, "READY");
   helper->unique_name = g_strdup (words[1]);
-  return helper;
-}
-
-FaultsHelper *
-faults_helper_spawn (FaultsBus  *bus,
-                     const char *first_arg,
-                     ...)
-{
-  FaultsHelper *helper;
-  va_list ap;
-
-  va_start (ap, first_arg);
-  helper = faults_helper_spawnv (bus, g_test_build_filename (G_TEST_BUILT, "faults-helper", NULL),
-                                 first_arg, ap);
-  va_end (ap);
-  return helper;
-}
-
-/*
- * faults_test_helper_spawn:
- *
- * Starts the tests' vmstate-test-helper (VMSTATE_TEST_HELPER) on @bus,
- * for its raw modes that break the protocol.
- */
-FaultsHelper *
-faults_test_helper_spawn (FaultsBus  *bus,
-                          const char *first_arg,
-                          ...)
-{
-  const char *program = g_getenv ("VMSTATE_TEST_HELPER");
-  FaultsHelper *helper;
-  va_list ap;
-
-  g_assert_nonnull (program);
-  va_start (ap, first_arg);
-  helper = faults_helper_spawnv (bus, g_strdup (program), first_arg, ap);
-  va_end (ap);
   return helper;
 }
 

@@ -34,9 +34,6 @@ typedef struct
 FaultsHelper *faults_helper_spawn     (FaultsBus    *bus,
                                        const char   *first_arg,
                                        ...) G_GNUC_NULL_TERMINATED;
-FaultsHelper *faults_test_helper_spawn (FaultsBus   *bus,
-                                       const char   *first_arg,
-                                       ...) G_GNUC_NULL_TERMINATED;
 char         *faults_helper_read_line (FaultsHelper *helper,
                                        GMainContext *context);
 void          faults_helper_kill      (FaultsHelper *helper);

@@ -280,7 +280,7 @@ test_id_megabytes (void)
 {
   g_autoptr(FaultsBus) bus = faults_bus_new (NULL, NULL);
   g_autoptr(FaultsHelper) ok = faults_helper_spawn (bus, "--id", "net0", NULL);
-  g_autoptr(FaultsHelper) huge = faults_test_helper_spawn (bus, "--raw-id-len", "4194304", NULL);
+  g_autoptr(FaultsHelper) huge = faults_helper_spawn (bus, "--raw-id-len", "4194304", NULL);
   g_autoptr(VmstateCollector) collector = collector_for (bus);
   g_autoptr(GBytes) blob = NULL;
   g_autoptr(GPtrArray) helpers = NULL;
@@ -299,7 +299,7 @@ static void
 test_id_not_string (void)
 {
   g_autoptr(FaultsBus) bus = faults_bus_new (NULL, NULL);
-  g_autoptr(FaultsHelper) odd = faults_test_helper_spawn (bus, "--raw-id-type", "i", NULL);
+  g_autoptr(FaultsHelper) odd = faults_helper_spawn (bus, "--raw-id-type", "i", NULL);
   g_autoptr(VmstateCollector) collector = collector_for (bus);
   g_autoptr(GBytes) blob = NULL;
   g_autoptr(GError) error = NULL;
@@ -313,7 +313,7 @@ static void
 test_wrong_reply_signature (void)
 {
   g_autoptr(FaultsBus) bus = faults_bus_new (NULL, NULL);
-  g_autoptr(FaultsHelper) liar = faults_test_helper_spawn (bus, "--id", "liar", "--raw-wrong-reply", NULL);
+  g_autoptr(FaultsHelper) liar = faults_helper_spawn (bus, "--id", "liar", "--raw-wrong-reply", NULL);
   g_autoptr(VmstateCollector) collector = collector_for (bus);
   g_autoptr(GBytes) blob = NULL;
   g_autoptr(GError) error = NULL;

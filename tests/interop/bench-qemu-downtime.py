@@ -14,7 +14,7 @@
 #
 # Run it from a build tree:
 #   meson devenv -C BUILD /usr/bin/python3 tests/interop/bench-qemu-downtime.py \
-#     --helper BUILD/tests/vmstate-test-helper
+#     --helper BUILD/tests/helper/vmstate-test-helper
 #
 # SPDX-License-Identifier: LGPL-2.1-or-later
 
@@ -70,14 +70,14 @@ def measure(tmpdir, n, delay, size, runs):
 def main():
     p = argparse.ArgumentParser(description="QEMU 7.2 downtime vs VmstateCollector save time")
     p.add_argument("--helper", default=os.environ.get("VMSTATE_TEST_HELPER"),
-                   help="path to BUILD/tests/vmstate-test-helper")
+                   help="path to BUILD/tests/helper/vmstate-test-helper")
     p.add_argument("--runs", type=int, default=5)
     p.add_argument("--size", type=int, default=16 * 1024)
     p.add_argument("--helpers", default="1,8,32")
     p.add_argument("--delays", default="50,0")
     args = p.parse_args()
     if not args.helper or not os.path.exists(args.helper):
-        p.error("--helper BUILD/tests/vmstate-test-helper is required")
+        p.error("--helper BUILD/tests/helper/vmstate-test-helper is required")
     if vi.find_qemu() is None:
         p.error("qemu-system-x86_64 not found (Debian: apt install qemu-system-x86)")
     os.environ["VMSTATE_TEST_HELPER"] = args.helper

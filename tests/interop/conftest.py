@@ -13,7 +13,7 @@ def pytest_configure(config):
     build = os.environ.get("VMSTATE_BUILD_ROOT")
     source = os.environ.get("VMSTATE_SOURCE_ROOT")
     if build and "VMSTATE_TEST_HELPER" not in os.environ:
-        os.environ["VMSTATE_TEST_HELPER"] = os.path.join(build, "tests", "vmstate-test-helper")
+        os.environ["VMSTATE_TEST_HELPER"] = os.path.join(build, "tests", "helper", "vmstate-test-helper")
     if source and "VMSTATE_PY_HELPER" not in os.environ:
         os.environ["VMSTATE_PY_HELPER"] = os.path.join(source, "tests", "interop",
                                                        "vmstate-py-helper.py")

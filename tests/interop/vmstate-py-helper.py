@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 # vmstate-py-helper.py: a helper written in Python on Vmstate.Service
 #
-# The Python twin of tests/vmstate-test-helper.c for the interop tests:
+# The Python twin of tests/helper/vmstate-test-helper.c for the interop tests:
 # the same deterministic state, the same "READY <unique-name> <pid>" and
 # "LOADED <size> <sha256>" lines, and it exits when its stdin closes.
 #

@@ -43,7 +43,7 @@ BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Config
 
 
 def make_state(size, seed):
-    """The deterministic state of tests/vmstate-test-helper.c's make_state."""
+    """The deterministic state of tests/helper/vmstate-test-helper.c's make_state."""
     out = bytearray(size)
     x = (2166136261 ^ (seed & 0xFFFFFFFF)) & 0xFFFFFFFF
     for i in range(size):

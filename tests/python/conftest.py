@@ -70,7 +70,7 @@ class Helper:
     """The C test helper as a real process on the test's bus."""
 
     def __init__(self, bus, *args):
-        exe = os.path.join(os.environ["VMSTATE_BUILD_ROOT"], "tests", "vmstate-test-helper")
+        exe = os.path.join(os.environ["VMSTATE_BUILD_ROOT"], "tests", "helper", "vmstate-test-helper")
         self.proc = subprocess.Popen([exe, "--address", bus.address, *args],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         words = self.proc.stdout.readline().split()

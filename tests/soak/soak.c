@@ -1,6 +1,6 @@
 /* soak.c: 1000 save/load cycles across 32 helpers in one process
  *
- * Starts a private dbus-daemon and 32 helper processes (faults-helper,
+ * Starts a private dbus-daemon and 32 helper processes (tests/helper/vmstate-test-helper,
  * 4 KiB of state each), then runs save + load cycles with one collector
  * and records this process's RSS (VmRSS) after a warm-up and every 100
  * cycles. Fails if the RSS grew by 1 MiB or more from the end of the

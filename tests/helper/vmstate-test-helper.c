@@ -1,12 +1,26 @@
-/* vmstate-test-helper.c: a helper process for the tests
+/* vmstate-test-helper.c: the helper program of the tests, the fault
+ * tests, the soak and the benchmark
  *
- * A VmstateService with a deterministic state and switches for every
- * way a helper can misbehave, plus a "raw" mode that speaks the protocol
- * by hand so it can break the contract (bad Ids, wrong reply types).
+ * A VmstateService with a deterministic state (../vmstate-test-pattern.h)
+ * and switches for every way a helper can misbehave, plus a "raw" mode
+ * that speaks the protocol by hand so it can break the contract (bad Ids,
+ * wrong reply types).
  *
- * It prints "READY <unique-name> <pid>" once it is on the bus, and
- * "LOADED <size> <sha256>" after every successful Load. It exits when its
- * stdin closes, so a test that dies leaves no helper behind.
+ * One process can hold many helpers (--count N): each has its own
+ * connection to the bus and its own service, so it is a separate peer for
+ * the bus and the collector, as separate processes would be. Helper i has
+ * the Id ID (count 1) or ID-NNN, and the state pattern of seed
+ * --state-seed + i.
+ *
+ * It prints "READY <unique-name-of-helper-0> <pid>" once every helper is
+ * on the bus, and "LOADED <size> <sha256>" after every successful Load
+ * (not with --quiet); with --report, "SAVE <id>" / "LOAD <id> <size>
+ * <sha256>" each time a call comes in (before --hang takes effect), so a
+ * test knows a helper is in the middle of a call. --hang save|load never
+ * answers that call. --check-load (the benchmark's) fails a Load whose
+ * state differs from the helper's own, so a run checks every byte went
+ * through. It exits when its stdin closes, so a test that dies leaves no
+ * helper behind, or when its bus connection closes.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -16,7 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
-#include "vmstate-test-pattern.h"
+#include "../vmstate-test-pattern.h"
 
 static char *opt_address;
 static char *opt_id;
@@ -36,6 +50,15 @@ static char *opt_raw_id_type;
 static gboolean opt_raw_no_object;
 static gboolean opt_raw_wrong_reply;
 static int opt_raw_id_len = -1;
+static int opt_count = 1;
+static char *opt_hang;
+static gboolean opt_report;
+static gboolean opt_quiet;
+static char **opt_allow_uids;
+static gboolean opt_check_load;
+static gboolean opt_fit_max_state_size;
+static int opt_state_version = -1;
+static gboolean opt_compress;
 
 static GOptionEntry entries[] = {
   { "address", 0, 0, G_OPTION_ARG_STRING, &opt_address, "Bus address (default: DBUS_SESSION_BUS_ADDRESS)", "ADDR" },
@@ -56,6 +79,15 @@ static GOptionEntry entries[] = {
   { "raw-id-len", 0, 0, G_OPTION_ARG_INT, &opt_raw_id_len, "Raw mode: an Id of N 'x' bytes", "N" },
   { "raw-no-object", 0, 0, G_OPTION_ARG_NONE, &opt_raw_no_object, "Raw mode: own the name, export nothing", NULL },
   { "raw-wrong-reply", 0, 0, G_OPTION_ARG_NONE, &opt_raw_wrong_reply, "Raw mode: answer Save with (s)", NULL },
+  { "count", 0, 0, G_OPTION_ARG_INT, &opt_count, "Number of helpers in this process (Ids ID-NNN)", "N" },
+  { "hang", 0, 0, G_OPTION_ARG_STRING, &opt_hang, "Never answer this call (save or load)", "CALL" },
+  { "report", 0, 0, G_OPTION_ARG_NONE, &opt_report, "Print SAVE/LOAD lines as calls come in", NULL },
+  { "quiet", 0, 0, G_OPTION_ARG_NONE, &opt_quiet, "No LOADED lines", NULL },
+  { "allow-uid", 0, 0, G_OPTION_ARG_STRING_ARRAY, &opt_allow_uids, "Set allowed-uids (repeat)", "UID" },
+  { "check-load", 0, 0, G_OPTION_ARG_NONE, &opt_check_load, "Fail a Load whose state differs from the helper's own, keep the state", NULL },
+  { "fit-max-state-size", 0, 0, G_OPTION_ARG_NONE, &opt_fit_max_state_size, "max-state-size: the state's size (and envelope), at least 1 MiB", NULL },
+  { "state-version", 0, 0, G_OPTION_ARG_INT, &opt_state_version, "Envelopes of this state-version (default: VMSTATE_BENCH_STATE_VERSION)", "N" },
+  { "compress", 0, 0, G_OPTION_ARG_NONE, &opt_compress, "Compressed envelopes (default: VMSTATE_BENCH_COMPRESS set)", NULL },
   { NULL }
 };
 
@@ -78,6 +110,7 @@ struct _TestService
 {
   VmstateService parent_instance;
   GBytes *state;
+  GPtrArray *hung;   /* GTask*, kept so that they are never answered */
 };
 
 G_DEFINE_FINAL_TYPE (TestService, test_service, VMSTATE_TYPE_SERVICE)
@@ -127,10 +160,22 @@ test_service_save_async (VmstateService      *service,
   if (opt_save_crash)
     leave_now ();
 
+  if (opt_report)
+    {
+      printf ("SAVE %s\n", vmstate_service_get_id (service));
+      fflush (stdout);
+    }
+
   if (opt_no_save)
     {
       g_object_unref (task);
       VMSTATE_SERVICE_CLASS (test_service_parent_class)->save_async (service, cancellable, callback, user_data);
+      return;
+    }
+
+  if (g_strcmp0 (opt_hang, "save") == 0)
+    {
+      g_ptr_array_add (self->hung, task);
       return;
     }
 
@@ -143,7 +188,7 @@ test_service_save_async (VmstateService      *service,
 
   if (opt_barrier_dir != NULL)
     {
-      g_autofree char *mark = g_build_filename (opt_barrier_dir, opt_id, NULL);
+      g_autofree char *mark = g_build_filename (opt_barrier_dir, vmstate_service_get_id (service), NULL);
 
       g_file_set_contents (mark, "", 0, NULL);
       g_timeout_add_full (G_PRIORITY_DEFAULT, 5, poll_barrier, task, g_object_unref);
@@ -168,35 +213,71 @@ test_service_save_finish (VmstateService  *service,
   return g_task_propagate_pointer (G_TASK (result), error);
 }
 
-static gboolean
-test_service_load (VmstateService  *service,
-                   GBytes          *state,
-                   GError         **error)
+static void
+test_service_load_async (VmstateService      *service,
+                         GBytes              *state,
+                         GCancellable        *cancellable,
+                         GAsyncReadyCallback  callback,
+                         gpointer             user_data)
 {
   TestService *self = TEST_SERVICE (service);
+  GTask *task = NULL;
   g_autofree char *sum = NULL;
 
   if (opt_load_crash)
     leave_now ();
 
-  if (opt_load_error != NULL)
+  task = g_task_new (self, cancellable, callback, user_data);
+  if (opt_report || !opt_quiet)
+    sum = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, state);
+  if (opt_report)
     {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s", opt_load_error);
-      return FALSE;
+      printf ("LOAD %s %" G_GSIZE_FORMAT " %s\n", vmstate_service_get_id (service),
+              g_bytes_get_size (state), sum);
+      fflush (stdout);
     }
 
-  g_bytes_unref (self->state);
-  self->state = g_bytes_ref (state);
-  sum = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, state);
-  printf ("LOADED %" G_GSIZE_FORMAT " %s\n", g_bytes_get_size (state), sum);
-  fflush (stdout);
-  return TRUE;
+  if (g_strcmp0 (opt_hang, "load") == 0)
+    {
+      g_ptr_array_add (self->hung, task);
+      return;
+    }
+
+  if (opt_load_error != NULL)
+    g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_FAILED, "%s", opt_load_error);
+  else if (opt_check_load && !g_bytes_equal (state, self->state))
+    g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                             "helper '%s' was loaded with %" G_GSIZE_FORMAT " bytes that differ "
+                             "from the %" G_GSIZE_FORMAT " bytes it saved",
+                             vmstate_service_get_id (service),
+                             g_bytes_get_size (state), g_bytes_get_size (self->state));
+  else
+    {
+      g_bytes_unref (self->state);
+      self->state = g_bytes_ref (state);
+      if (!opt_quiet)
+        {
+          printf ("LOADED %" G_GSIZE_FORMAT " %s\n", g_bytes_get_size (state), sum);
+          fflush (stdout);
+        }
+      g_task_return_boolean (task, TRUE);
+    }
+  g_object_unref (task);
+}
+
+static gboolean
+test_service_load_finish (VmstateService  *service,
+                          GAsyncResult    *result,
+                          GError         **error)
+{
+  return g_task_propagate_boolean (G_TASK (result), error);
 }
 
 static void
 test_service_finalize (GObject *object)
 {
   g_bytes_unref (TEST_SERVICE (object)->state);
+  g_ptr_array_unref (TEST_SERVICE (object)->hung);
   G_OBJECT_CLASS (test_service_parent_class)->finalize (object);
 }
 
@@ -206,12 +287,14 @@ test_service_class_init (TestServiceClass *klass)
   G_OBJECT_CLASS (klass)->finalize = test_service_finalize;
   VMSTATE_SERVICE_CLASS (klass)->save_async = test_service_save_async;
   VMSTATE_SERVICE_CLASS (klass)->save_finish = test_service_save_finish;
-  VMSTATE_SERVICE_CLASS (klass)->load = test_service_load;
+  VMSTATE_SERVICE_CLASS (klass)->load_async = test_service_load_async;
+  VMSTATE_SERVICE_CLASS (klass)->load_finish = test_service_load_finish;
 }
 
 static void
 test_service_init (TestService *self)
 {
+  self->hung = g_ptr_array_new_with_free_func (g_object_unref);
 }
 
 /* Raw mode: the protocol by hand, to break it */
@@ -337,13 +420,54 @@ on_stdin (int fd, GIOCondition condition, gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+static void
+on_closed (GDBusConnection *connection, gboolean remote_peer_vanished,
+           GError *error, gpointer user_data)
+{
+  /* the bus is gone: so is this helper */
+  g_main_loop_quit (loop);
+}
+
+/* Helper @i of this process: its service, exported on @connection. */
+static TestService *
+export_service (GDBusConnection  *connection,
+                int               i,
+                GArray           *uids,
+                GError          **error)
+{
+  g_autofree char *id = opt_count == 1 ? g_strdup (opt_id)
+                                       : g_strdup_printf ("%s-%03d", opt_id ? opt_id : "helper", i);
+  g_autoptr(TestService) service = g_object_new (TEST_TYPE_SERVICE, "id", id, NULL);
+  VmstateService *base = VMSTATE_SERVICE (service);
+
+  service->state = vmstate_test_pattern_new (opt_state_size, opt_state_seed + i);
+  if (opt_state_version >= 0)
+    g_object_set (service, "state-version", (guint) opt_state_version, "compress", opt_compress, NULL);
+  if (opt_fit_max_state_size)
+    vmstate_service_set_max_state_size (base, MAX (g_bytes_get_size (service->state) +
+                                                   (opt_state_version >= 0 ? VMSTATE_ENVELOPE_HEADER_SIZE : 0),
+                                                   1024 * 1024));
+  if (opt_max_state_size >= 0)
+    vmstate_service_set_max_state_size (base, opt_max_state_size);
+  if (uids->len > 0)
+    vmstate_service_set_allowed_uids (base, g_variant_new_fixed_array (G_VARIANT_TYPE_UINT32,
+                                                                       uids->data, uids->len,
+                                                                       sizeof (guint32)));
+  if (opt_exit_on_id_read)
+    g_dbus_connection_add_filter (connection, id_read_filter, NULL, NULL);
+  if (!vmstate_service_export (base, connection, error))
+    return NULL;
+  return g_steal_pointer (&service);
+}
+
 int
 main (int argc, char **argv)
 {
-  g_autoptr(GOptionContext) context = g_option_context_new ("- a libvmstate test helper");
+  g_autoptr(GOptionContext) context = g_option_context_new ("- the libvmstate test and benchmark helper");
   g_autoptr(GError) error = NULL;
-  g_autoptr(GDBusConnection) connection = NULL;
-  g_autoptr(TestService) service = NULL;
+  g_autoptr(GPtrArray) connections = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GPtrArray) services = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GArray) uids = g_array_new (FALSE, FALSE, sizeof (guint32));
   const char *address;
 
   g_option_context_add_main_entries (context, entries, NULL);
@@ -354,44 +478,61 @@ main (int argc, char **argv)
     }
 
   address = opt_address ? opt_address : g_getenv ("DBUS_SESSION_BUS_ADDRESS");
-  if (address == NULL)
+  if (address == NULL || opt_count < 1 || opt_state_size < 0 || (raw_mode () && opt_count != 1))
     {
-      g_printerr ("no bus address\n");
+      g_printerr ("a bus address is needed, --count >= 1 (1 in raw mode), --state-size >= 0\n");
       return 2;
     }
-
-  connection = g_dbus_connection_new_for_address_sync (address,
-                                                       G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
-                                                       G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
-                                                       NULL, NULL, &error);
-  if (connection == NULL)
+  /* the benchmark's envelopes (bench/bench-envelope.py) */
+  if (opt_state_version < 0 && g_getenv ("VMSTATE_BENCH_STATE_VERSION") != NULL)
     {
-      g_printerr ("cannot connect: %s\n", error->message);
-      return 1;
+      opt_state_version = atoi (g_getenv ("VMSTATE_BENCH_STATE_VERSION"));
+      opt_compress = opt_compress || g_getenv ("VMSTATE_BENCH_COMPRESS") != NULL;
     }
-
-  if (raw_mode ())
-    export_raw (connection);
-  else
+  for (guint i = 0; opt_allow_uids != NULL && opt_allow_uids[i] != NULL; i++)
     {
-      service = g_object_new (TEST_TYPE_SERVICE, "id", opt_id, NULL);
-      service->state = vmstate_test_pattern_new (opt_state_size, opt_state_seed);
-      if (opt_max_state_size >= 0)
-        vmstate_service_set_max_state_size (VMSTATE_SERVICE (service), opt_max_state_size);
-      if (opt_exit_on_id_read)
-        g_dbus_connection_add_filter (connection, id_read_filter, NULL, NULL);
-      if (!vmstate_service_export (VMSTATE_SERVICE (service), connection, &error))
-        {
-          g_printerr ("cannot export: %s\n", error->message);
-          return 1;
-        }
+      guint32 uid = strtoul (opt_allow_uids[i], NULL, 10);
+      g_array_append_val (uids, uid);
     }
 
   loop = g_main_loop_new (NULL, FALSE);
+  for (int i = 0; i < opt_count; i++)
+    {
+      GDBusConnection *connection;
+
+      connection = g_dbus_connection_new_for_address_sync (address,
+                                                           G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
+                                                           G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+                                                           NULL, NULL, &error);
+      if (connection == NULL)
+        {
+          g_printerr ("helper %d cannot connect: %s\n", i, error->message);
+          return 1;
+        }
+      g_signal_connect (connection, "closed", G_CALLBACK (on_closed), NULL);
+      g_ptr_array_add (connections, connection);
+
+      if (raw_mode ())
+        export_raw (connection);
+      else
+        {
+          TestService *service = export_service (connection, i, uids, &error);
+
+          if (service == NULL)
+            {
+              g_printerr ("cannot export helper %d: %s\n", i, error->message);
+              return 1;
+            }
+          g_ptr_array_add (services, service);
+        }
+    }
+
   g_unix_fd_add (0, G_IO_IN | G_IO_HUP | G_IO_ERR, on_stdin, NULL);
-  printf ("READY %s %d\n", g_dbus_connection_get_unique_name (connection), (int) getpid ());
+  printf ("READY %s %d\n", g_dbus_connection_get_unique_name (g_ptr_array_index (connections, 0)),
+          (int) getpid ());
   fflush (stdout);
   g_main_loop_run (loop);
   g_main_loop_unref (loop);
+  g_strfreev (opt_allow_uids);
   return 0;
 }
