@@ -810,10 +810,17 @@ worker_main (gpointer user_data)
   return NULL;
 }
 
+static GMutex loaded_lock;
+static GCond loaded_cond;
+
+/* In the worker thread, after the Load's reply went out */
 static void
 on_loaded_thread (VmstateService *service, gpointer user_data)
 {
+  g_mutex_lock (&loaded_lock);
   TEST_SERVICE (service)->loaded_thread = g_thread_self ();
+  g_cond_broadcast (&loaded_cond);
+  g_mutex_unlock (&loaded_lock);
 }
 
 static void
@@ -841,6 +848,12 @@ test_thread_context (Fixture *f, gconstpointer data)
   g_assert_no_error (error);
   g_assert_true (w.service->save_thread == w.thread);
   g_assert_cmpuint (w.service->n_load, ==, 1);
+  /* ::loaded comes right after the reply, which we may have seen first */
+  g_mutex_lock (&loaded_lock);
+  while (w.service->loaded_thread == NULL)
+    g_assert_true (g_cond_wait_until (&loaded_cond, &loaded_lock,
+                                      g_get_monotonic_time () + 20 * G_TIME_SPAN_SECOND));
+  g_mutex_unlock (&loaded_lock);
   g_assert_true (w.service->loaded_thread == w.thread);
 
   g_main_context_invoke (w.context, worker_stop, &w);
