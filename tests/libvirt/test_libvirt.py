@@ -9,6 +9,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 
 import os
+import time
 
 import pytest
 
@@ -50,12 +51,9 @@ def running_with_lease(host, base):
     return state
 
 
-def assert_helper_is_ours(host, program=b"/vmstate-slirp-helper"):
-    """The helper on the domain's bus runs vmstate-slirp-helper (or
-    PROGRAM)."""
-    pids = [p for p in os.listdir("/proc") if p.isdigit()]
+def helpers_on_bus(host, program):
     found = []
-    for pid in pids:
+    for pid in [p for p in os.listdir("/proc") if p.isdigit()]:
         try:
             with open(f"/proc/{pid}/cmdline", "rb") as f:
                 argv = f.read().split(b"\0")
@@ -64,6 +62,20 @@ def assert_helper_is_ours(host, program=b"/vmstate-slirp-helper"):
         if argv[0].endswith(program) and \
                 f"--dbus-address={host.bus_address(inside=True)}".encode() in argv:
             found.append(argv)
+    return found
+
+
+def assert_helper_is_ours(host, program=b"/vmstate-slirp-helper"):
+    """The helper on the domain's bus runs vmstate-slirp-helper (or
+    PROGRAM). The bus path is the same for every run of the domain on a
+    host, and libvirt stops the helper of the previous run (SIGTERM, as
+    the domain left) without waiting for it: wait until that one is
+    gone."""
+    deadline = time.monotonic() + 20
+    found = helpers_on_bus(host, program)
+    while len(found) > 1 and time.monotonic() < deadline:
+        time.sleep(0.1)
+        found = helpers_on_bus(host, program)
     assert len(found) == 1, found
     assert b"--restrict" in found[0] and f"--dbus-id={lr.ID}".encode() in found[0]
 
