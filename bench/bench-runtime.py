@@ -29,6 +29,9 @@ PY = "/usr/bin/python3"
 C_HELPER = [os.path.join(build, "examples", "counter-helper")]
 PY_HELPER = [PY, os.path.join(src, "examples", "python", "counter-helper.py")]
 
+sys.path.insert(0, os.path.join(src, "tests"))
+from vmstate_testbus import PrivateBus  # noqa: E402  (a private dbus-daemon)
+
 
 def timed(argv, env=None):
     t0 = time.perf_counter()
@@ -65,15 +68,8 @@ def main():
     print("C / true: %.1fx; Python / python3 -c pass: %.1fx" %
           (rows[2][1] / base["/bin/true"], rows[3][1] / base["python3 -c pass"]))
 
-    with tempfile.TemporaryDirectory() as tmp:
-        conf = os.path.join(tmp, "bus.conf")
-        with open(conf, "w") as f:
-            f.write('<busconfig><type>session</type><listen>unix:dir=%s</listen><auth>EXTERNAL</auth>'
-                    '<policy context="default"><allow send_destination="*" eavesdrop="true"/>'
-                    '<allow eavesdrop="true"/><allow own="*"/></policy></busconfig>' % tmp)
-        daemon = subprocess.Popen(["dbus-daemon", "--config-file=" + conf, "--print-address=1",
-                                   "--nofork", "--nopidfile"], stdout=subprocess.PIPE)
-        address = daemon.stdout.readline().decode().strip()
+    with tempfile.TemporaryDirectory() as tmp, PrivateBus(tmp) as bus:
+        address = bus.address
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         sock.bind(os.path.join(tmp, "notify"))
         sock.settimeout(30)
@@ -86,8 +82,6 @@ def main():
                        samples[int(len(samples) * 0.9)] * 1e3))
         finally:
             sock.close()
-            daemon.terminate()
-            daemon.wait(30)
 
 
 main()

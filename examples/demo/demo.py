@@ -13,11 +13,10 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 
 import gi
 gi.require_version("Vmstate", "1.0")
-from gi.repository import Vmstate  # noqa: E402
+from gi.repository import Gio, GLib, Vmstate  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(os.getcwd(), "demo-out")
@@ -27,32 +26,6 @@ HELPERS = {
     "firewall": {"rule-1": "accept tcp/22", "rule-2": "drop all", "conntrack": "17 entries"},
     "tpm": {"pcr-0": "3d458cfe55cc03ea1f443f1562beec8df51c75e1", "counter": "41"},
 }
-
-# A bus private to one VM: a unix socket in a directory of ours, EXTERNAL
-# authentication (the daemon accepts only its own uid by default).
-BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>session</type>
-  <listen>unix:dir={dir}</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow send_destination="*" eavesdrop="true"/>
-    <allow eavesdrop="true"/>
-    <allow own="*"/>
-  </policy>
-</busconfig>
-"""
-
-
-def start_bus(tmp):
-    config = os.path.join(tmp, "bus.conf")
-    with open(config, "w") as f:
-        f.write(BUS_CONFIG.format(dir=tmp))
-    proc = subprocess.Popen(["dbus-daemon", "--config-file=" + config, "--print-address=1", "--nofork"],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    return proc, proc.stdout.readline().strip()
-
 
 def start_helper(address, helper_id, table):
     proc = subprocess.Popen([sys.executable, os.path.join(HERE, "kv-helper.py"), address, helper_id,
@@ -72,39 +45,41 @@ def stop(procs):
 def main():
     os.makedirs(OUT, exist_ok=True)
     blob_file = os.path.join(OUT, "vmstate.bin")
-    with tempfile.TemporaryDirectory(prefix="vmstate-demo-") as tmp:
-        bus, address = start_bus(tmp)
-        try:
-            print("private bus for the VM:", address)
+    # A bus private to the "VM": GIO's test bus is a dbus-daemon of our
+    # own, started here and stopped at the end (`vmstate bus` does the
+    # same from a shell)
+    bus = Gio.TestDBus.new(Gio.TestDBusFlags.NONE)
+    bus.up()
+    address = bus.get_bus_address()
+    try:
+        print("private bus for the VM:", address)
 
-            # 1. the source side: three helpers with state
-            source = [start_helper(address, i, t) for i, t in HELPERS.items()]
-            collector = Vmstate.Collector.new_for_address_sync(address, None)
-            for h in collector.list_helpers_sync(None):
-                print("  helper %-26s %-6s pid %d" % (h.get_id(), h.get_unique_name(), h.get_pid()))
-            blob = collector.save_sync(None)
-            with open(blob_file, "wb") as f:
-                f.write(blob.get_data())
-            print("saved %d helpers into %s (%d bytes, QEMU's dbus-vmstate format)"
-                  % (len(HELPERS), blob_file, blob.get_size()))
-            stop(source)
+        # 1. the source side: three helpers with state
+        source = [start_helper(address, i, t) for i, t in HELPERS.items()]
+        collector = Vmstate.Collector.new_for_address_sync(address, None)
+        for h in collector.list_helpers_sync(None):
+            print("  helper %-26s %-6s pid %d" % (h.get_id(), h.get_unique_name(), h.get_pid()))
+        blob = collector.save_sync(None)
+        with open(blob_file, "wb") as f:
+            f.write(blob.get_data())
+        print("saved %d helpers into %s (%d bytes, QEMU's dbus-vmstate format)"
+              % (len(HELPERS), blob_file, blob.get_size()))
+        stop(source)
 
-            # 2. the destination side: fresh, empty helpers
-            dest = [start_helper(address, i, {}) for i in HELPERS]
-            with open(blob_file, "rb") as f:
-                from gi.repository import GLib
-                data = GLib.Bytes.new(f.read())
-            collector.load_sync(data, None)
-            restored = {}
-            for helper_id, p in zip(HELPERS, dest):
-                line = p.stdout.readline().split(" ", 1)
-                assert line[0] == "LOADED", line
-                restored[helper_id] = json.loads(line[1])
-            again = collector.save_sync(None)
-            stop(dest)
-        finally:
-            bus.terminate()
-            bus.wait(timeout=10)
+        # 2. the destination side: fresh, empty helpers
+        dest = [start_helper(address, i, {}) for i in HELPERS]
+        with open(blob_file, "rb") as f:
+            data = GLib.Bytes.new(f.read())
+        collector.load_sync(data, None)
+        restored = {}
+        for helper_id, p in zip(HELPERS, dest):
+            line = p.stdout.readline().split(" ", 1)
+            assert line[0] == "LOADED", line
+            restored[helper_id] = json.loads(line[1])
+        again = collector.save_sync(None)
+        stop(dest)
+    finally:
+        bus.down()
 
     ok = True
     print("\n%-26s %-8s %s" % ("helper", "bytes", "came back"))

@@ -31,25 +31,14 @@ import tempfile
 
 import gi
 gi.require_version("Vmstate", "1.0")
-from gi.repository import GLib, Vmstate  # noqa: E402
+from gi.repository import Gio, GLib, Vmstate  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 QEMU = os.environ.get("QEMU", "qemu-system-x86_64")
 TIMEOUT = 60
 
-BUS_CONFIG = """<busconfig>
-  <type>session</type>
-  <listen>unix:dir={dir}</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow send_destination="*" eavesdrop="true"/>
-    <allow eavesdrop="true"/>
-    <allow own="*"/>
-  </policy>
-</busconfig>
-"""
-
 processes = []  # everything we start, stopped by pid at the end
+buses = []  # and the buses, stopped after it
 
 
 def start(argv, **kw):
@@ -58,15 +47,12 @@ def start(argv, **kw):
     return proc
 
 
-def start_bus(tmp, name):
-    """A dbus-daemon private to one VM; returns its address."""
-    conf = os.path.join(tmp, name + ".conf")
-    os.mkdir(os.path.join(tmp, name))
-    with open(conf, "w") as f:
-        f.write(BUS_CONFIG.format(dir=os.path.join(tmp, name)))
-    bus = start(["dbus-daemon", "--config-file=" + conf, "--nofork", "--print-address=1"],
-                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    return bus.stdout.readline().strip()
+def start_bus():
+    """A dbus-daemon private to one VM (GIO's test bus); returns its address."""
+    bus = Gio.TestDBus.new(Gio.TestDBusFlags.NONE)
+    bus.up()
+    buses.append(bus)
+    return bus.get_bus_address()
 
 
 def start_helper(address, helper_id, *pairs):
@@ -140,7 +126,7 @@ def main(tmp):
     mig = os.path.join(tmp, "vm.mig")
 
     print("== source: a private bus, two helpers, QEMU with dbus-vmstate")
-    src_bus = start_bus(tmp, "src-bus")
+    src_bus = start_bus()
     start_helper(src_bus, "nat", "tcp:2222=10.0.2.15:22", "udp:5353=10.0.2.15:53")
     start_helper(src_bus, "dns", "vm.example=10.0.2.15")
     src = Qmp(tmp, "src", src_bus)
@@ -160,7 +146,7 @@ def main(tmp):
     print(f"   QEMU wrote a {os.path.getsize(mig)}-byte stream, downtime {info['downtime']} ms")
 
     print("== destination: a second bus, empty helpers, QEMU -incoming defer")
-    dst_bus = start_bus(tmp, "dst-bus")
+    dst_bus = start_bus()
     fresh = {"nat": start_helper(dst_bus, "nat"), "dns": start_helper(dst_bus, "dns")}
     dst = Qmp(tmp, "dst", dst_bus, incoming=True)
     dst.run("migrate-incoming", uri=f"exec:cat {mig}")
@@ -200,4 +186,6 @@ if __name__ == "__main__":
                     proc.wait(10)
                 except subprocess.TimeoutExpired:
                     proc.kill()
+        for bus in buses:
+            bus.down()
         shutil.rmtree(tmp, ignore_errors=True)

@@ -9,9 +9,8 @@
 import os
 import re
 import selectors
-import signal
 import subprocess
-import tempfile
+import sys
 import time
 
 import gi
@@ -20,27 +19,14 @@ import pytest
 gi.require_version("Vmstate", "1.0")
 from gi.repository import GLib, Vmstate  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from vmstate_testbus import PrivateBus, terminate  # noqa: E402
+
 TIMEOUT = 30  # seconds, for any single wait
 
 SOURCE_ROOT = os.environ.get("VMSTATE_SOURCE_ROOT",
                              os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 BUILD_ROOT = os.environ.get("VMSTATE_BUILD_ROOT", "")
-DBUS_DAEMON = os.environ.get("DBUS_DAEMON", "dbus-daemon")
-
-BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>session</type>
-  <listen>unix:dir={dir}</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow send_destination="*" eavesdrop="true"/>
-    <allow eavesdrop="true"/>
-    <allow own="*"/>
-  </policy>
-</busconfig>
-"""
-
 
 class Process:
     """A child process whose stdout is read line by line with a timeout."""
@@ -88,29 +74,18 @@ class Process:
         return self.proc.poll() is None
 
     def stop(self):
-        if self.proc.poll() is None:
-            os.kill(self.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(TIMEOUT)
-            except subprocess.TimeoutExpired:
-                os.kill(self.pid, signal.SIGKILL)
-                self.proc.wait(TIMEOUT)
+        terminate(self.proc)
         for f in (self.proc.stdout, self.proc.stderr):
             f.close()
         return self.proc.returncode
 
 
-class Bus:
-    """A private dbus-daemon; helpers and collectors run against it."""
+class Bus(PrivateBus):
+    """A private dbus-daemon (vmstate_testbus); helpers and collectors run
+    against it, and close() stops them before it."""
 
     def __init__(self, tmpdir):
-        self.dir = tempfile.mkdtemp(dir=tmpdir, prefix="bus-")
-        config = os.path.join(self.dir, "bus.conf")
-        with open(config, "w") as f:
-            f.write(BUS_CONFIG.format(dir=self.dir))
-        self.daemon = Process([DBUS_DAEMON, "--config-file=" + config, "--print-address=1",
-                               "--nofork", "--nopidfile"], name="dbus-daemon")
-        self.address = self.daemon.read_line()
+        super().__init__(tmpdir)
         self.children = []
 
     def start(self, argv, ready="READY", env=None):
@@ -132,7 +107,7 @@ class Bus:
     def close(self):
         for proc in reversed(self.children):
             proc.stop()
-        self.daemon.stop()
+        self.stop()
 
 
 @pytest.fixture

@@ -158,5 +158,5 @@ def test_run_ends_when_the_bus_goes_away(new_bus):
     bus = new_bus()
     proc = bus.start(["/usr/bin/python3", source_path("examples", "python", "counter-helper.py"),
                       "--dbus-address", bus.address])
-    bus.daemon.stop()
+    bus.stop()
     assert proc.proc.wait(TIMEOUT) == 1  # the connection closed

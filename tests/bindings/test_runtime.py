@@ -123,7 +123,7 @@ def test_dbus_id_notify_and_sigterm(bus, helper, notify_socket):
 def test_bus_gone_exits_1(new_bus, helper):
     bus = new_bus()
     proc = bus.start(helper_argv(helper) + ["--dbus-address=" + bus.address])
-    bus.daemon.stop()
+    bus.stop()
     assert proc.proc.wait(TIMEOUT) == 1
     assert "helper 'counter': the connection to the bus closed" in proc.stderr()
 

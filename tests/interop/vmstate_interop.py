@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 # vmstate_interop.py: real parts for the QEMU interop tests and benchmark
 #
-# A private dbus-daemon, helper processes (the C test helper and the
-# Python helper), a real qemu-system-x86_64 driven over QMP, and a parser
+# A private dbus-daemon (vmstate_testbus.PrivateBus), helper processes
+# (the C test helper and the Python helper), a real qemu-system-x86_64 driven over QMP, and a parser
 # for the migration stream QEMU writes with `migrate exec:cat>FILE`.
 #
 # Every wait here is bounded by a timeout and waits for something a
@@ -17,29 +17,18 @@ import os
 import queue
 import select
 import shutil
-import signal
 import socket
 import struct
 import subprocess
+import sys
 import tempfile
 import threading
 import time
 
-DEFAULT_TIMEOUT = 60.0
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from vmstate_testbus import PrivateBus as Bus, terminate  # noqa: E402,F401  (Bus: a private dbus-daemon)
 
-BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>session</type>
-  <listen>unix:path={path}</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow send_destination="*" eavesdrop="true"/>
-    <allow eavesdrop="true"/>
-    <allow own="*"/>
-  </policy>
-</busconfig>
-"""
+DEFAULT_TIMEOUT = 60.0
 
 
 def make_state(size, seed):
@@ -64,20 +53,6 @@ def state_sha256(size, seed):
 
 def find_qemu():
     return shutil.which(os.environ.get("QEMU", "qemu-system-x86_64"))
-
-
-def _kill(proc, timeout=10.0):
-    """Stops a Popen by its pid: SIGTERM, then SIGKILL."""
-    if proc is None or proc.poll() is not None:
-        return
-    try:
-        os.kill(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=timeout)
-    except ProcessLookupError:
-        pass
 
 
 class LineReader:
@@ -117,30 +92,6 @@ class LineReader:
                 raise EOFError(f"{self.name}: exited before printing {prefix!r}; output {self.all}")
             if line.startswith(prefix):
                 return line
-
-
-class Bus:
-    """A private dbus-daemon, started by us and stopped by its pid."""
-
-    def __init__(self, tmpdir):
-        self.dir = tempfile.mkdtemp(prefix="bus-", dir=tmpdir)
-        sock = os.path.join(self.dir, "bus")
-        conf = os.path.join(self.dir, "bus.conf")
-        with open(conf, "w") as f:
-            f.write(BUS_CONFIG.format(path=sock))
-        daemon = os.environ.get("DBUS_DAEMON", "dbus-daemon")
-        self.proc = subprocess.Popen([daemon, "--config-file=" + conf, "--nofork",
-                                      "--print-address=1"],
-                                     stdin=subprocess.DEVNULL, stdout=subprocess.PIPE)
-        self.reader = LineReader(self.proc.stdout, "dbus-daemon")
-        try:
-            self.address = self.reader.wait_prefix("unix:", timeout=30)
-        except BaseException:
-            self.stop()
-            raise
-
-    def stop(self):
-        _kill(self.proc)
 
 
 class Helper:
@@ -195,7 +146,7 @@ class Helper:
                 self.proc.wait(timeout=10)
             except (subprocess.TimeoutExpired, BrokenPipeError):
                 pass
-        _kill(self.proc)
+        terminate(self.proc, 10)
 
 
 class QmpError(Exception):
@@ -384,7 +335,7 @@ class Qemu:
                 self.proc.wait(timeout=10)
             except (OSError, AttributeError, subprocess.TimeoutExpired):
                 pass
-        _kill(self.proc)
+        terminate(self.proc, 10)
         if self.sock is not None:
             self.sock.close()
         self._stderr.close()

@@ -4,66 +4,22 @@
 
 import os
 import subprocess
-import tempfile
+import sys
 
 import pytest
 
 import gi
 gi.require_version("Vmstate", "1.0")
-from gi.repository import Gio, GLib, Vmstate  # noqa: E402
+from gi.repository import GLib, Vmstate  # noqa: E402
 
-BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>session</type>
-  <listen>unix:dir={dir}</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow send_destination="*" eavesdrop="true"/>
-    <allow eavesdrop="true"/>
-    <allow own="*"/>
-  </policy>
-</busconfig>
-"""
-
-
-class Bus:
-    def __init__(self):
-        self.tmp = tempfile.TemporaryDirectory(prefix="vmstate-bus-")
-        config = os.path.join(self.tmp.name, "bus.conf")
-        with open(config, "w") as f:
-            f.write(BUS_CONFIG.format(dir=self.tmp.name))
-        self.proc = subprocess.Popen(
-            [os.environ.get("DBUS_DAEMON", "dbus-daemon"), "--config-file=" + config,
-             "--print-address=1", "--nofork"],
-            stdout=subprocess.PIPE, text=True)
-        self.address = self.proc.stdout.readline().strip()
-        assert self.address.startswith("unix:"), "dbus-daemon did not start"
-        self.connections = []
-
-    def connect(self):
-        flags = (Gio.DBusConnectionFlags.AUTHENTICATION_CLIENT |
-                 Gio.DBusConnectionFlags.MESSAGE_BUS_CONNECTION)
-        c = Gio.DBusConnection.new_for_address_sync(self.address, flags, None, None)
-        self.connections.append(c)
-        return c
-
-    def close(self):
-        for c in self.connections:
-            if not c.is_closed():
-                c.close_sync(None)
-        self.proc.terminate()
-        self.proc.wait(timeout=10)
-        self.tmp.cleanup()
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from vmstate_testbus import PrivateBus  # noqa: E402
 
 
 @pytest.fixture
 def bus():
-    b = Bus()
-    try:
+    with PrivateBus() as b:
         yield b
-    finally:
-        b.close()
 
 
 class Helper:

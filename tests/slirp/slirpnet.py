@@ -18,10 +18,9 @@ import subprocess
 import sys
 import tempfile
 
-sys.path.insert(0, os.path.join(os.environ.get("VMSTATE_SOURCE_ROOT", ""), "tests", "interop"))
-import vmstate_interop as vi  # noqa: E402  (Bus, a private dbus-daemon)
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from vmstate_testbus import PrivateBus as Bus  # noqa: E402,F401  (a private dbus-daemon)
 
-Bus = vi.Bus
 TIMEOUT = 30.0
 
 
