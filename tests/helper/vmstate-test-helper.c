@@ -305,6 +305,9 @@ static const char raw_xml[] =
   "<method name='Load'><arg type='ay' direction='in'/></method>"
   "</interface></node>";
 
+/* At G_PRIORITY_HIGH: before any call that came meanwhile is dispatched
+ * (a default-priority idle would wait behind them, and the helper would
+ * answer a Save it must not). */
 static gboolean
 exit_soon (gpointer user_data)
 {
@@ -329,7 +332,7 @@ raw_get_property (GDBusConnection *connection, const char *sender, const char *p
                   const char *iface, const char *prop, GError **error, gpointer user_data)
 {
   if (opt_exit_on_id_read)
-    g_idle_add (exit_soon, connection);
+    g_idle_add_full (G_PRIORITY_HIGH, exit_soon, connection, NULL);
 
   if (g_strcmp0 (opt_raw_id_type, "i") == 0)
     return g_variant_new_int32 (42);
@@ -397,7 +400,7 @@ id_read_filter (GDBusConnection *connection, GDBusMessage *message,
   if (!incoming &&
       g_dbus_message_get_message_type (message) == G_DBUS_MESSAGE_TYPE_METHOD_RETURN &&
       g_atomic_int_compare_and_exchange (&id_was_read, FALSE, TRUE))
-    g_idle_add (exit_soon, connection);
+    g_idle_add_full (G_PRIORITY_HIGH, exit_soon, connection, NULL);
   /* A call that comes after the Id was read is never answered: the
    * helper is leaving, whatever the order its main loop sees things. */
   if (incoming && g_atomic_int_get (&id_was_read) &&
