@@ -363,15 +363,7 @@ typedef struct
 static GDBusConnection *
 connect_bus (Fixture *f)
 {
-  g_autoptr(GError) error = NULL;
-  GDBusConnection *c;
-
-  c = g_dbus_connection_new_for_address_sync (g_test_dbus_get_bus_address (f->bus),
-                                              G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
-                                              G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
-                                              NULL, NULL, &error);
-  g_assert_no_error (error);
-  return c;
+  return test_bus_connect (g_test_dbus_get_bus_address (f->bus));
 }
 
 static void

@@ -27,11 +27,7 @@ test_id_settable_until_export (void)
   g_autoptr(GError) error = NULL;
 
   g_test_dbus_up (bus);
-  connection = g_dbus_connection_new_for_address_sync (g_test_dbus_get_bus_address (bus),
-                                                       G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
-                                                       G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
-                                                       NULL, NULL, &error);
-  g_assert_no_error (error);
+  connection = test_bus_connect (g_test_dbus_get_bus_address (bus));
 
   service = g_object_new (VMSTATE_TYPE_SERVICE, "id", "first", NULL);
   n_notify_id = 0;

@@ -167,15 +167,7 @@ typedef struct
 static GDBusConnection *
 connect_bus (Fixture *f)
 {
-  g_autoptr(GError) error = NULL;
-  GDBusConnection *c;
-
-  c = g_dbus_connection_new_for_address_sync (g_test_dbus_get_bus_address (f->bus),
-                                              G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
-                                              G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
-                                              NULL, NULL, &error);
-  g_assert_no_error (error);
-  return c;
+  return test_bus_connect (g_test_dbus_get_bus_address (f->bus));
 }
 
 static void
@@ -792,11 +784,7 @@ worker_main (gpointer user_data)
   g_autoptr(GError) error = NULL;
 
   g_main_context_push_thread_default (w->context);
-  c = g_dbus_connection_new_for_address_sync (w->address,
-                                              G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
-                                              G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
-                                              NULL, NULL, &error);
-  g_assert_no_error (error);
+  c = test_bus_connect (w->address);
   g_assert_true (vmstate_service_export (VMSTATE_SERVICE (w->service), c, &error));
   g_assert_no_error (error);
   w->unique_name = g_strdup (g_dbus_connection_get_unique_name (c));

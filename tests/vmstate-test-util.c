@@ -104,3 +104,18 @@ test_helper_free (TestHelper *helper)
   g_free (helper->unique_name);
   g_free (helper);
 }
+
+/* A client connection to the message bus at @address; asserts it works. */
+GDBusConnection *
+test_bus_connect (const char *address)
+{
+  g_autoptr(GError) error = NULL;
+  GDBusConnection *c;
+
+  c = g_dbus_connection_new_for_address_sync (address,
+                                              G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
+                                              G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+                                              NULL, NULL, &error);
+  g_assert_no_error (error);
+  return c;
+}

@@ -28,6 +28,8 @@ gboolean    test_helper_wait_exit  (TestHelper *helper);
 GBytes     *test_make_state        (gsize       size,
                                     int         seed);
 
+GDBusConnection *test_bus_connect (const char *address);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TestHelper, test_helper_free)
 
 G_END_DECLS

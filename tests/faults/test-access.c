@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "faults-bus.h"
+#include "vmstate-test-util.h"
 
 #define NOBODY 65534
 #define ALLOW_EVERY_UID "<allow user=\"*\"/>"
@@ -310,15 +311,7 @@ test_peer_to_peer (void)
 static GDBusConnection *
 connect_to (FaultsBus *bus)
 {
-  g_autoptr(GError) error = NULL;
-  GDBusConnection *c;
-
-  c = g_dbus_connection_new_for_address_sync (bus->address,
-                                              G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
-                                              G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
-                                              NULL, NULL, &error);
-  g_assert_no_error (error);
-  return c;
+  return test_bus_connect (bus->address);
 }
 
 static void
