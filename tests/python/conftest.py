@@ -82,3 +82,19 @@ def run_async(start, finish, timeout_s=30):
     if "error" in box:
         raise box["error"]
     return box["value"]
+
+
+def save(collector):
+    """A collector's save, run on the default main context."""
+    return run_async(lambda cb: collector.save_async(None, cb), collector.save_finish)
+
+
+def load(collector, blob):
+    """A collector's load, run on the default main context."""
+    return run_async(lambda cb: collector.load_async(blob, None, cb), collector.load_finish)
+
+
+def exported(bus, service):
+    """SERVICE, exported on a new connection to BUS."""
+    service.export(bus.connect())
+    return service

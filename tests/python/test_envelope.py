@@ -11,22 +11,10 @@ import pytest
 
 from gi.repository import GLib, Vmstate
 
-from conftest import run_async
+from conftest import exported, load, save
 
 MiB = 1024 * 1024
 
-
-def save(collector):
-    return run_async(lambda cb: collector.save_async(None, cb), collector.save_finish)
-
-
-def load(collector, blob):
-    return run_async(lambda cb: collector.load_async(blob, None, cb), collector.load_finish)
-
-
-def exported(bus, service):
-    service.export(bus.connect())
-    return service
 
 
 def assert_error(info, code, *words):

@@ -9,7 +9,7 @@ import pytest
 
 from gi.repository import GLib, Vmstate
 
-from conftest import run_async
+from conftest import exported, load, run_async, save
 
 
 class KeyValue(Vmstate.Service):
@@ -40,18 +40,6 @@ class Failing(Vmstate.Service):
         self.calls += 1
         raise self.error
 
-
-def save(collector):
-    return run_async(lambda cb: collector.save_async(None, cb), collector.save_finish)
-
-
-def load(collector, blob):
-    return run_async(lambda cb: collector.load_async(blob, None, cb), collector.load_finish)
-
-
-def exported(bus, service):
-    service.export(bus.connect())
-    return service
 
 
 def test_python_helper_roundtrip(bus):
