@@ -61,6 +61,18 @@ def terminate(proc, timeout=TIMEOUT):
         pass
 
 
+def wait_ready(notify, proc, what, timeout=TIMEOUT):
+    """Waits for READY=1 on the datagram socket NOTIFY (a NOTIFY_SOCKET),
+    failing at once if PROC exits first."""
+    pidfd = os.pidfd_open(proc.pid)
+    try:
+        ready, _, _ = select.select([notify, pidfd], [], [], timeout)
+    finally:
+        os.close(pidfd)
+    assert notify in ready, f"{what}: exited ({proc.poll()}) or no READY=1 within {timeout} s"
+    assert notify.recv(64).startswith(b"READY=1")
+
+
 def make_config(listen, policy=ALLOW_ALL, limits=None):
     lines = "".join('  <limit name="%s">%d</limit>\n' % item for item in (limits or {}).items())
     return CONFIG.format(listen=listen, policy=policy, limits=lines)

@@ -22,14 +22,17 @@
 
 import glob
 import os
-import select
 import shutil
+import sys
 import signal
 import socket
 import subprocess
 import tempfile
 import time
 import uuid
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from vmstate_testbus import wait_ready  # noqa: E402  (READY=1 on a NOTIFY_SOCKET)
 
 TIMEOUT = 120.0
 NS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "libvirtd-ns.py")
@@ -75,15 +78,6 @@ print(ident.unpack()[0], reply.get_child_value(0).get_data_as_bytes().get_data()
 """
 
 
-def wait_ready(notify, proc, what, timeout=TIMEOUT):
-    """Waits for READY=1 on NOTIFY, failing at once if PROC exits."""
-    pidfd = os.pidfd_open(proc.pid)
-    try:
-        ready, _, _ = select.select([notify, pidfd], [], [], timeout)
-    finally:
-        os.close(pidfd)
-    assert notify in ready, f"{what}: exited ({proc.poll()}) or no READY=1 within {timeout} s"
-    assert notify.recv(64).startswith(b"READY=1")
 
 
 class Base:

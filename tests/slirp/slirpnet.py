@@ -10,7 +10,6 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 
 import os
-import select
 import signal
 import socket
 import struct
@@ -19,7 +18,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from vmstate_testbus import PrivateBus as Bus  # noqa: E402,F401  (a private dbus-daemon)
+from vmstate_testbus import PrivateBus as Bus, wait_ready  # noqa: E402,F401  (a private dbus-daemon)
 
 TIMEOUT = 30.0
 
@@ -57,13 +56,7 @@ class Helper:
         theirs.close()
         try:
             # both helpers send READY=1 once they are queued on the bus
-            pidfd = os.pidfd_open(self.proc.pid)
-            try:
-                ready, _, _ = select.select([notify, pidfd], [], [], TIMEOUT)
-            finally:
-                os.close(pidfd)
-            assert notify in ready, f"{argv[0]} exited ({self.proc.poll()}) or timed out before READY=1"
-            assert notify.recv(64).startswith(b"READY=1")
+            wait_ready(notify, self.proc, argv[0], TIMEOUT)
         except BaseException:
             self.stop()
             raise
