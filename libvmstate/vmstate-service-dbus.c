@@ -417,8 +417,10 @@ on_get_connection_unix_user (GObject      *source,
 
   /* Unexported (and perhaps exported again, on another bus where the
    * same unique name is someone else) while the bus daemon was asked:
-   * the answer is about a connection that no longer matters. */
-  if (!call_is_current (call) || G_DBUS_CONNECTION (source) != priv->connection)
+   * the answer is about a connection that no longer matters. (unexport
+   * answers such calls itself; the generation, bumped by every export
+   * and unexport, also covers a new connection.) */
+  if (!call_is_current (call))
     {
       call_return_unexported (call);
       return;
