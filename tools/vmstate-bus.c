@@ -48,10 +48,11 @@ bus_add_options (GOptionContext *context)
     "to libvmstate's ceiling of 64 MiB (max_message_size 128 MiB) and many\n"
     "helpers (1024 pending replies per connection, 2048 connections). Prints\n"
     "the bus address on standard output once the bus listens, then runs until\n"
-    "SIGTERM or SIGINT, when it stops the daemon and removes the socket and\n"
-    "configuration file (and the directory, if it made a fresh one). Warns when\n"
-    "an existing DIR is open to its group or others. Exits 1 if the daemon\n"
-    "dies on its own.");
+    "SIGTERM, SIGINT or SIGHUP (exit 0, also before the bus listens), when it\n"
+    "stops the daemon and removes the socket, the configuration file, the\n"
+    "address file and the directory if it made a fresh one. Warns when an\n"
+    "existing DIR is open to its group or others. Exits 1 if the daemon dies\n"
+    "on its own.");
 }
 
 static char *
@@ -91,23 +92,29 @@ make_config (const char *socket_path)
     listen, (guint) getuid ());
 }
 
-/* Is something accepting connections on @path? */
-static gboolean
-socket_is_live (const char *path)
+/* What is wrong with the place of the socket, or NULL: nothing there,
+ * or a stale socket (dbus-daemon replaces it). */
+static const char *
+socket_place_problem (const char *path)
 {
   struct sockaddr_un addr = { .sun_family = AF_UNIX };
   gboolean live;
+  GStatBuf st;
   int fd;
 
+  if (g_lstat (path, &st) != 0)
+    return NULL;
+  if (!S_ISSOCK (st.st_mode))
+    return "exists and is not a socket";
   if (strlen (path) >= sizeof addr.sun_path)
-    return FALSE;
+    return NULL;
   strcpy (addr.sun_path, path);
   fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0)
-    return FALSE;
+    return NULL;
   live = connect (fd, (struct sockaddr *) &addr, sizeof addr) == 0;
   close (fd);
-  return live;
+  return live ? "is in use: a bus is already listening on it" : NULL;
 }
 
 static void
@@ -130,29 +137,157 @@ forward_daemon_line (const char *line)
     g_printerr ("%s\n", line);
 }
 
-static void
-forward_daemon_stderr_sync (GDataInputStream *err)
+/* The files vmstate bus makes, removed on every way out. */
+typedef struct
 {
-  char *line;
+  char     *dir;
+  gboolean  made_dir;       /* a fresh directory of ours: removed too */
+  char     *socket_path;
+  char     *config_path;
+  char     *address_file;   /* once written */
+} BusFiles;
 
-  while ((line = g_data_input_stream_read_line (err, NULL, NULL, NULL)) != NULL)
+static void
+bus_files_remove (BusFiles *files)
+{
+  GStatBuf st;
+
+  if (files->config_path != NULL)
+    g_unlink (files->config_path);
+  if (files->address_file != NULL)
+    g_unlink (files->address_file);
+  if (files->socket_path != NULL && g_lstat (files->socket_path, &st) == 0 && S_ISSOCK (st.st_mode))
+    g_unlink (files->socket_path);
+  if (files->made_dir && g_rmdir (files->dir) != 0)
+    g_printerr ("vmstate bus: cannot remove %s: %s\n", files->dir, g_strerror (errno));
+  files->made_dir = FALSE;
+  g_clear_pointer (&files->dir, g_free);
+  g_clear_pointer (&files->socket_path, g_free);
+  g_clear_pointer (&files->config_path, g_free);
+  g_clear_pointer (&files->address_file, g_free);
+}
+
+/* Makes the directory, checks the socket's place and writes the config;
+ * on failure, prints why and returns FALSE. Either way, what it made is
+ * in @files, for bus_files_remove(). */
+static gboolean
+bus_files_make (BusFiles *files)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *config = NULL;
+  const char *problem;
+  GStatBuf st;
+
+  if (opt_dir != NULL)
     {
-      forward_daemon_line (line);
-      g_free (line);
+      files->dir = g_canonicalize_filename (opt_dir, NULL);
+      /* another user who may write there could replace the socket */
+      if (g_stat (files->dir, &st) == 0 && S_ISDIR (st.st_mode) && (st.st_mode & 077) != 0)
+        g_printerr ("vmstate bus: warning: %s is open to its group or others (mode %04o); "
+                    "prefer mode 0700, so that nobody else can see or replace the bus socket\n",
+                    files->dir, (guint) (st.st_mode & 07777));
+      if (g_mkdir_with_parents (files->dir, 0700) != 0)
+        {
+          tool_failure ("bus", "cannot create %s: %s", files->dir, g_strerror (errno));
+          return FALSE;
+        }
+    }
+  else
+    {
+      const char *runtime_dir = g_get_user_runtime_dir ();
+
+      if (g_mkdir_with_parents (runtime_dir, 0700) != 0)
+        {
+          tool_failure ("bus", "cannot create %s: %s", runtime_dir, g_strerror (errno));
+          return FALSE;
+        }
+      files->dir = g_build_filename (runtime_dir, "vmstate-bus-XXXXXX", NULL);
+      if (g_mkdtemp_full (files->dir, 0700) == NULL)
+        {
+          tool_failure ("bus", "cannot create a directory in %s: %s", runtime_dir,
+                        g_strerror (errno));
+          return FALSE;
+        }
+      files->made_dir = TRUE;
+    }
+
+  files->socket_path = g_build_filename (files->dir, "bus", NULL);
+  if ((problem = socket_place_problem (files->socket_path)) != NULL)
+    {
+      tool_failure ("bus", "%s %s", files->socket_path, problem);
+      g_clear_pointer (&files->socket_path, g_free);   /* not ours: left alone */
+      return FALSE;
+    }
+
+  config = make_config (files->socket_path);
+  files->config_path = g_build_filename (files->dir, "bus.conf", NULL);
+  if (!g_file_set_contents_full (files->config_path, config, -1, G_FILE_SET_CONTENTS_CONSISTENT,
+                                 0600, &error))
+    {
+      tool_failure ("bus", "%s", error->message);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* A run of the bus, from the spawn to the daemon's end. Signals are
+ * handled from before the daemon starts, so that none stops vmstate bus
+ * without its clean-up: one that comes while the daemon is starting
+ * stops it too. */
+typedef struct
+{
+  GMainLoop        *loop;
+  GSubprocess      *daemon;
+  GDataInputStream *out;
+  GDataInputStream *err;
+  BusFiles         *files;
+  gboolean          out_done;      /* the address line was read, or not coming */
+  gboolean          err_closed;
+  gboolean          daemon_exited;
+  gboolean          running;       /* the address was printed */
+  gboolean          stopping;
+  guint             stop_timeout;
+  int               status;
+  char             *failure;       /* said after the daemon's own messages */
+} BusState;
+
+static void
+bus_maybe_quit (BusState *state)
+{
+  if (state->out_done && state->err_closed && state->daemon_exited)
+    g_main_loop_quit (state->loop);
+}
+
+static gboolean
+on_stop_timeout (gpointer user_data)
+{
+  BusState *state = user_data;
+
+  g_printerr ("vmstate bus: dbus-daemon ignored SIGTERM; killing it\n");
+  g_subprocess_force_exit (state->daemon);
+  state->stop_timeout = 0;
+  return G_SOURCE_REMOVE;
+}
+
+static void
+bus_stop (BusState *state)
+{
+  if (state->stopping)
+    return;
+  state->stopping = TRUE;
+  if (!state->daemon_exited)
+    {
+      g_subprocess_send_signal (state->daemon, SIGTERM);
+      state->stop_timeout = g_timeout_add_seconds (5, on_stop_timeout, state);
     }
 }
 
-typedef struct
+static gboolean
+on_signal (gpointer user_data)
 {
-  GMainLoop   *loop;
-  GSubprocess *daemon;
-  GDataInputStream *err;
-  gboolean     err_closed;
-  gboolean     daemon_exited;
-  gboolean     stopping;
-  guint        stop_timeout;
-  int          status;
-} BusState;
+  bus_stop (user_data);
+  return G_SOURCE_CONTINUE;
+}
 
 static void
 on_daemon_exited (GObject      *source,
@@ -163,7 +298,9 @@ on_daemon_exited (GObject      *source,
 
   g_subprocess_wait_finish (G_SUBPROCESS (source), result, NULL);
   state->daemon_exited = TRUE;
-  if (!state->stopping)
+  g_clear_handle_id (&state->stop_timeout, g_source_remove);
+  /* before the address, on_address() says the daemon did not start */
+  if (!state->stopping && state->running)
     {
       g_printerr ("vmstate bus: dbus-daemon exited on its own (status %d)\n",
                   g_subprocess_get_if_exited (state->daemon)
@@ -171,7 +308,7 @@ on_daemon_exited (GObject      *source,
                     : 128 + g_subprocess_get_term_sig (state->daemon));
       state->status = TOOL_EXIT_FAILURE;
     }
-  g_main_loop_quit (state->loop);
+  bus_maybe_quit (state);
 }
 
 static void
@@ -186,7 +323,7 @@ on_daemon_stderr (GObject      *source,
   if (line == NULL)
     {
       state->err_closed = TRUE;
-      g_main_loop_quit (state->loop);
+      bus_maybe_quit (state);
       return;
     }
   forward_daemon_line (line);
@@ -194,29 +331,57 @@ on_daemon_stderr (GObject      *source,
                                        on_daemon_stderr, state);
 }
 
-static gboolean
-on_signal (gpointer user_data)
+/* The bus listens at @address: write the address file, print it. */
+static void
+bus_publish (BusState   *state,
+             const char *address)
 {
-  BusState *state = user_data;
+  g_autoptr(GError) error = NULL;
 
-  if (!state->stopping)
+  if (opt_address_file != NULL)
     {
-      state->stopping = TRUE;
-      g_subprocess_send_signal (state->daemon, SIGTERM);
-      g_main_loop_quit (state->loop);
+      g_autofree char *contents = g_strconcat (address, "\n", NULL);
+
+      if (!g_file_set_contents_full (opt_address_file, contents, -1,
+                                     G_FILE_SET_CONTENTS_CONSISTENT, 0600, &error))
+        {
+          g_printerr ("vmstate bus: %s\n", error->message);
+          state->status = TOOL_EXIT_FAILURE;
+          bus_stop (state);
+          return;
+        }
+      state->files->address_file = g_strdup (opt_address_file);
     }
-  return G_SOURCE_CONTINUE;
+  state->running = TRUE;
+  setvbuf (stdout, NULL, _IOLBF, 0);
+  g_print ("%s\n", address);
 }
 
-static gboolean
-on_stop_timeout (gpointer user_data)
+static void
+on_address (GObject      *source,
+            GAsyncResult *result,
+            gpointer      user_data)
 {
   BusState *state = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *address = NULL;
 
-  g_printerr ("vmstate bus: dbus-daemon ignored SIGTERM; killing it\n");
-  g_subprocess_force_exit (state->daemon);
-  state->stop_timeout = 0;
-  return G_SOURCE_REMOVE;
+  address = g_data_input_stream_read_line_finish (state->out, result, NULL, &error);
+  state->out_done = TRUE;
+  if (address != NULL && address[0] != '\0')
+    {
+      if (!state->stopping)
+        bus_publish (state, address);
+    }
+  else if (!state->stopping)
+    {
+      state->failure = g_strdup_printf ("dbus-daemon did not start%s%s",
+                                        error ? ": " : " (see its messages above)",
+                                        error ? error->message : "");
+      state->status = TOOL_EXIT_FAILURE;
+      bus_stop (state);
+    }
+  bus_maybe_quit (state);
 }
 
 static int
@@ -230,18 +395,12 @@ bus_run (GOptionContext *context,
   g_autoptr(GDataInputStream) err = NULL;
   g_autoptr(GMainLoop) loop = NULL;
   g_autoptr(GError) error = NULL;
-  g_autofree char *dir = NULL;
-  g_autofree char *socket_path = NULL;
-  g_autofree char *config_path = NULL;
-  g_autofree char *config = NULL;
   g_autofree char *daemon_path = NULL;
   g_autofree char *config_arg = NULL;
-  g_autofree char *address = NULL;
-  gboolean made_dir = FALSE;
-  gboolean wrote_address_file = FALSE;
+  BusFiles files = { 0 };
   BusState state = { 0 };
-  guint sigterm, sigint;
-  GStatBuf st;
+  const int signals[] = { SIGTERM, SIGINT, SIGHUP };
+  guint signal_sources[G_N_ELEMENTS (signals)];
 
   if (argc > 1)
     return tool_usage_error ("bus", "unexpected argument '%s'", argv[1]);
@@ -252,126 +411,51 @@ bus_run (GOptionContext *context,
     return tool_failure ("bus", "dbus-daemon is not in PATH (install the dbus-daemon package, "
                          "or use --dbus-daemon)");
 
-  if (opt_dir != NULL)
-    {
-      dir = g_canonicalize_filename (opt_dir, NULL);
-      /* another user who may write there could replace the socket */
-      if (g_stat (dir, &st) == 0 && S_ISDIR (st.st_mode) && (st.st_mode & 077) != 0)
-        g_printerr ("vmstate bus: warning: %s is open to its group or others (mode %04o); "
-                    "prefer mode 0700, so that nobody else can see or replace the bus socket\n",
-                    dir, (guint) (st.st_mode & 07777));
-      if (g_mkdir_with_parents (dir, 0700) != 0)
-        return tool_failure ("bus", "cannot create %s: %s", dir, g_strerror (errno));
-    }
-  else
-    {
-      const char *runtime_dir = g_get_user_runtime_dir ();
-
-      if (g_mkdir_with_parents (runtime_dir, 0700) != 0)
-        return tool_failure ("bus", "cannot create %s: %s", runtime_dir, g_strerror (errno));
-      dir = g_build_filename (runtime_dir, "vmstate-bus-XXXXXX", NULL);
-      if (g_mkdtemp_full (dir, 0700) == NULL)
-        return tool_failure ("bus", "cannot create a directory in %s: %s", runtime_dir,
-                             g_strerror (errno));
-      made_dir = TRUE;
-    }
-
-  socket_path = g_build_filename (dir, "bus", NULL);
-  config_path = g_build_filename (dir, "bus.conf", NULL);
-  if (g_lstat (socket_path, &st) == 0)
-    {
-      if (!S_ISSOCK (st.st_mode))
-        return tool_failure ("bus", "%s exists and is not a socket", socket_path);
-      if (socket_is_live (socket_path))
-        return tool_failure ("bus", "a bus is already listening on %s", socket_path);
-      /* a stale socket: dbus-daemon replaces it */
-    }
-
-  config = make_config (socket_path);
-  if (!g_file_set_contents_full (config_path, config, -1, G_FILE_SET_CONTENTS_CONSISTENT,
-                                 0600, &error))
-    return tool_failure ("bus", "%s", error->message);
-
-  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE |
-                                       G_SUBPROCESS_FLAGS_STDERR_PIPE);
-  g_subprocess_launcher_set_child_setup (launcher, child_setup, NULL, NULL);
-  config_arg = g_strconcat ("--config-file=", config_path, NULL);
-  daemon = g_subprocess_launcher_spawn (launcher, &error, daemon_path, config_arg,
-                                        "--nofork", "--nopidfile", "--nosyslog",
-                                        "--print-address=1", NULL);
-  if (daemon == NULL)
-    {
-      g_unlink (config_path);
-      if (made_dir)
-        g_rmdir (dir);
-      return tool_failure ("bus", "cannot start %s: %s", daemon_path, error->message);
-    }
-
-  out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (daemon));
-  err = g_data_input_stream_new (g_subprocess_get_stderr_pipe (daemon));
-  address = g_data_input_stream_read_line (out, NULL, NULL, &error);
-  if (address == NULL || address[0] == '\0')
-    {
-      g_subprocess_wait (daemon, NULL, NULL);
-      forward_daemon_stderr_sync (err);
-      g_unlink (config_path);
-      if (made_dir)
-        g_rmdir (dir);
-      return tool_failure ("bus", "dbus-daemon did not start%s%s", error ? ": " : " (see its messages above)",
-                           error ? error->message : "");
-    }
-
-  /* The bus listens: from here on, a signal stops it cleanly. */
+  /* From here on a signal is only noted, and handled in the main loop
+   * below: none stops vmstate bus before its files are removed. */
   loop = g_main_loop_new (NULL, FALSE);
   state.loop = loop;
-  state.daemon = daemon;
-  state.err = err;
+  state.files = &files;
   state.status = TOOL_EXIT_OK;
-  sigterm = g_unix_signal_add (SIGTERM, on_signal, &state);
-  sigint = g_unix_signal_add (SIGINT, on_signal, &state);
-  g_subprocess_wait_async (daemon, NULL, on_daemon_exited, &state);
-  g_data_input_stream_read_line_async (err, G_PRIORITY_DEFAULT, NULL, on_daemon_stderr, &state);
+  for (guint i = 0; i < G_N_ELEMENTS (signals); i++)
+    signal_sources[i] = g_unix_signal_add (signals[i], on_signal, &state);
+  /* a reader of the address that went away is no reason to die */
+  signal (SIGPIPE, SIG_IGN);
 
-  if (opt_address_file != NULL)
+  if (!bus_files_make (&files))
+    state.status = TOOL_EXIT_FAILURE;
+  else
     {
-      g_autofree char *contents = g_strconcat (address, "\n", NULL);
-
-      wrote_address_file = g_file_set_contents_full (opt_address_file, contents, -1,
-                                                     G_FILE_SET_CONTENTS_CONSISTENT,
-                                                     0600, &error);
-      if (!wrote_address_file)
-        {
-          g_printerr ("vmstate bus: %s\n", error->message);
-          state.status = TOOL_EXIT_FAILURE;
-          on_signal (&state);
-        }
-    }
-  if (state.status == TOOL_EXIT_OK)
-    {
-      setvbuf (stdout, NULL, _IOLBF, 0);
-      g_print ("%s\n", address);
+      launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE |
+                                           G_SUBPROCESS_FLAGS_STDERR_PIPE);
+      g_subprocess_launcher_set_child_setup (launcher, child_setup, NULL, NULL);
+      config_arg = g_strconcat ("--config-file=", files.config_path, NULL);
+      daemon = g_subprocess_launcher_spawn (launcher, &error, daemon_path, config_arg,
+                                            "--nofork", "--nopidfile", "--nosyslog",
+                                            "--print-address=1", NULL);
+      if (daemon == NULL)
+        state.status = tool_failure ("bus", "cannot start %s: %s", daemon_path, error->message);
     }
 
-  /* until the daemon has exited and said all it had to say */
-  while (!state.daemon_exited || !state.err_closed)
+  if (daemon != NULL)
     {
+      state.daemon = daemon;
+      state.out = out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (daemon));
+      state.err = err = g_data_input_stream_new (g_subprocess_get_stderr_pipe (daemon));
+      g_data_input_stream_read_line_async (out, G_PRIORITY_DEFAULT, NULL, on_address, &state);
+      g_data_input_stream_read_line_async (err, G_PRIORITY_DEFAULT, NULL, on_daemon_stderr, &state);
+      g_subprocess_wait_async (daemon, NULL, on_daemon_exited, &state);
+      /* until the daemon has exited and said all it had to say */
       g_main_loop_run (loop);
-      if (state.stopping && state.stop_timeout == 0 && !state.daemon_exited)
-        state.stop_timeout = g_timeout_add_seconds (5, on_stop_timeout, &state);
+      if (state.failure != NULL)
+        tool_failure ("bus", "%s", state.failure);
+      g_free (state.failure);
     }
 
-  if (state.stop_timeout != 0)
-    g_source_remove (state.stop_timeout);
-  g_source_remove (sigterm);
-  g_source_remove (sigint);
-
-  g_unlink (config_path);
-  if (wrote_address_file)
-    g_unlink (opt_address_file);
-  if (g_lstat (socket_path, &st) == 0 && S_ISSOCK (st.st_mode))
-    g_unlink (socket_path);
-  if (made_dir && g_rmdir (dir) != 0)
-    g_printerr ("vmstate bus: cannot remove %s: %s\n", dir, g_strerror (errno));
+  /* the files first: the signals are handled until they are gone */
+  bus_files_remove (&files);
+  for (guint i = 0; i < G_N_ELEMENTS (signals); i++)
+    g_source_remove (signal_sources[i]);
   return state.status;
 }
 

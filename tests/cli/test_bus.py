@@ -4,6 +4,7 @@
 
 import hashlib
 import os
+import select
 import shutil
 import signal
 import stat
@@ -22,7 +23,10 @@ def dbus_list_names(address, *prefix):
                           capture_output=True, text=True, timeout=TIMEOUT)
 
 
-@pytest.mark.parametrize('signum', [signal.SIGTERM, signal.SIGINT])
+STOP_SIGNALS = [signal.SIGTERM, signal.SIGINT, signal.SIGHUP]
+
+
+@pytest.mark.parametrize('signum', STOP_SIGNALS)
 def test_bus_in_dir(processes, tmp_path, signum):
     bus = Bus(processes, tmp_path / 'vm1')
     socket_path = tmp_path / 'vm1' / 'bus'
@@ -49,18 +53,92 @@ def test_bus_in_dir(processes, tmp_path, signum):
     assert (tmp_path / 'vm1').is_dir()  # the caller's directory stays
 
 
-def test_bus_fresh_runtime_dir(processes, tmp_path):
+@pytest.mark.parametrize('signum', STOP_SIGNALS)
+def test_bus_fresh_runtime_dir(processes, tmp_path, signum):
+    """The fresh directory, its socket, config and the address file are
+    all gone after any of the signals that stop the bus."""
     runtime = tmp_path / 'runtime'
     runtime.mkdir(mode=0o700)
-    p = processes.start([VMSTATE, 'bus'], env={**os.environ, 'XDG_RUNTIME_DIR': str(runtime)})
+    address_file = tmp_path / 'address'
+    p = processes.start([VMSTATE, 'bus', '--address-file', str(address_file)],
+                        env={**os.environ, 'XDG_RUNTIME_DIR': str(runtime)})
     address = p.read_line()
     made = [d for d in runtime.iterdir()]
     assert len(made) == 1 and made[0].name.startswith('vmstate-bus-')
     assert address.startswith(f'unix:path={made[0]}/bus,')
     assert stat.S_IMODE(made[0].stat().st_mode) == 0o700
+    assert sorted(f.name for f in made[0].iterdir()) == ['bus', 'bus.conf']
+    assert address_file.read_text() == address + '\n'
     assert run('list', '--address', address).returncode == 0
-    p.signal(signal.SIGTERM)
-    assert p.wait() == 0
+    p.signal(signum)
+    assert p.wait() == 0, p.stderr_text()
+    assert list(runtime.iterdir()) == []
+    assert not address_file.exists()
+
+
+def fake_daemon(tmp_path, body):
+    """A dbus-daemon stand-in for --dbus-daemon: a shell script."""
+    fake = tmp_path / 'fake-dbus-daemon'
+    fake.write_text('#!/bin/sh\n' + body)
+    fake.chmod(0o755)
+    return str(fake)
+
+
+@pytest.mark.parametrize('signum', STOP_SIGNALS)
+@pytest.mark.parametrize('with_dir', [False, True])
+def test_bus_signal_while_the_daemon_starts(processes, tmp_path, signum, with_dir):
+    """A signal that comes before the daemon printed its address stops
+    vmstate bus cleanly too: the daemon stopped, nothing left behind, no
+    address printed. The stand-in daemon says it runs on one fifo, then
+    blocks opening another that nobody opens for writing, so vmstate bus
+    is provably waiting for the address when the signal comes."""
+    started = tmp_path / 'started'
+    gate = tmp_path / 'gate'
+    os.mkfifo(started)
+    os.mkfifo(gate)
+    daemon = fake_daemon(tmp_path, f'echo $$ > {started}\nread line < {gate}\n'
+                                   f'exec {shutil.which("dbus-daemon")} "$@"\n')
+    runtime = tmp_path / 'runtime'
+    runtime.mkdir(mode=0o700)
+    vm = tmp_path / 'vm1'
+    fd = os.open(started, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        p = processes.start([VMSTATE, 'bus', '--dbus-daemon', daemon,
+                             '--address-file', str(tmp_path / 'address'),
+                             *(['--dir', str(vm)] if with_dir else [])],
+                            env={**os.environ, 'XDG_RUNTIME_DIR': str(runtime)})
+        assert select.select([fd], [], [], TIMEOUT)[0], 'the stand-in daemon did not start'
+        daemon_pid = int(os.read(fd, 64))
+    finally:
+        os.close(fd)
+    # it is vmstate bus's child, blocked before printing any address
+    assert open(f'/proc/{daemon_pid}/stat').read().split(')')[1].split()[1] == str(p.pid)
+    if with_dir:
+        assert sorted(f.name for f in vm.iterdir()) == ['bus.conf']
+    else:
+        assert len(list(runtime.iterdir())) == 1
+
+    p.signal(signum)
+    assert p.wait() == 0, p.stderr_text()
+    assert p.proc.stdout.read() == b''
+    assert list(runtime.iterdir()) == []
+    if with_dir:
+        assert list(vm.iterdir()) == []   # the caller's directory stays, empty
+    assert not (tmp_path / 'address').exists()
+    assert not os.path.exists(f'/proc/{daemon_pid}')
+
+
+def test_bus_daemon_that_does_not_start(tmp_path):
+    """A daemon that exits without an address: its message, then vmstate
+    bus's, exit 1, nothing left behind."""
+    runtime = tmp_path / 'runtime'
+    runtime.mkdir(mode=0o700)
+    daemon = fake_daemon(tmp_path, 'echo "dbus-daemon[1]: cannot listen: no" >&2\nexit 3\n')
+    r = run('bus', '--dbus-daemon', daemon, env={**os.environ, 'XDG_RUNTIME_DIR': str(runtime)})
+    assert r.returncode == 1
+    assert r.stdout == ''
+    assert r.stderr == ('dbus-daemon[1]: cannot listen: no\n'
+                        'vmstate bus: dbus-daemon did not start (see its messages above)\n')
     assert list(runtime.iterdir()) == []
 
 
