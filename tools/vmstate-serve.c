@@ -4,6 +4,7 @@
  */
 
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <glib-unix.h>
@@ -99,7 +100,7 @@ static const GOptionEntry serve_entries[] = {
   { "address", 'a', 0, G_OPTION_ARG_STRING, &opt_address,
     "D-Bus address of the VM's private bus (required)", "ADDR" },
   { "id", 0, 0, G_OPTION_ARG_STRING, &opt_id,
-    "The helper's Id, unique on the bus (required)", "ID" },
+    "The helper's Id, unique on the bus: 1 to 255 bytes (required)", "ID" },
   { "state-file", 'f', 0, G_OPTION_ARG_FILENAME, &opt_state_file,
     "The file holding the state (required; need not exist until Save)", "FILE" },
   { "max-state-size", 0, 0, G_OPTION_ARG_STRING, &opt_max_state_size,
@@ -121,6 +122,8 @@ serve_add_options (GOptionContext *context)
     "'SAVED SIZE' after each Save and 'LOADED SIZE SHA256' after each Load.\n"
     "Runs until SIGTERM or SIGINT (exit 0) or until the bus goes away (exit 1).");
 }
+
+#define SERVE_ID_MAX_BYTES 255
 
 typedef struct
 {
@@ -172,6 +175,16 @@ serve_run (GOptionContext *context,
                                                   : "--address is required%s", opt_address ? opt_address : "");
   if (opt_id == NULL)
     return tool_usage_error ("serve", "--id is required");
+  /* the Id's contract (libvmstate's and QEMU's), checked before the bus
+   * is reached; GOption has made sure that it is UTF-8 */
+  if (opt_id[0] == '\0' || strlen (opt_id) > SERVE_ID_MAX_BYTES)
+    {
+      g_autofree char *shown = tool_abbreviate_id (opt_id);
+
+      return tool_usage_error ("serve", "--id '%s' is %" G_GSIZE_FORMAT " bytes long; "
+                               "an Id is 1 to %d bytes", shown, strlen (opt_id),
+                               SERVE_ID_MAX_BYTES);
+    }
   if (opt_state_file == NULL)
     return tool_usage_error ("serve", "--state-file is required");
   if (!tool_parse_max_state_size (opt_max_state_size, &max_state_size, &error))

@@ -240,10 +240,23 @@ def test_save_helper_fails(bus, processes, tmp_path, extra, expect):
 
 
 def test_save_too_large(bus, processes, tmp_path):
-    processes.helper(bus, 'big', 4096, 1)
-    r = run('save', '--address', bus.address, '--max-state-size', '1000', '-o', str(tmp_path / 'o'))
-    assert r.returncode == 1
-    assert "'big'" in r.stderr
+    """The message names the helper, the size and the limit that refused
+    it (the collector's, set by --max-state-size); no file is written,
+    and an existing one is left as it was."""
+    big = processes.helper(bus, 'big', 4096, 1)
+    out = tmp_path / 'o'
+    kept = tmp_path / 'kept'
+    kept.write_bytes(b'previous')
+    for target in (out, kept):
+        r = run('save', '--address', bus.address, '--max-state-size', '1000', '-o', str(target))
+        assert r.returncode == 1, r
+        assert r.stderr == (f"vmstate save: helper 'big' ({big.unique_name}) saved a state of "
+                            "4096 bytes, more than the collector's max-state-size of 1000 bytes; "
+                            "nothing was written\n")
+        assert r.stdout == ''
+    assert not out.exists()
+    assert kept.read_bytes() == b'previous'
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['bus', 'kept']
 
 
 @pytest.mark.parametrize('value', ['64Q', '1.5M', '-1', '65M', '67108865', '', 'M', '1 M'])
@@ -454,10 +467,23 @@ def test_serve_duplicate_id_in_save(bus, processes, tmp_path):
     assert "'twin'" in r.stderr
 
 
-def test_serve_invalid_id(bus, tmp_path):
-    r = run('serve', '--address', bus.address, '--id', 'x' * 256, '--state-file', str(tmp_path / 'f'))
-    assert r.returncode == 1
-    assert 'Id' in r.stderr or 'id' in r.stderr
+@pytest.mark.parametrize('ident, size', [('', 0), ('x' * 256, 256), ('é' * 128, 256)])
+def test_serve_invalid_id_is_a_usage_error(tmp_path, ident, size):
+    """Checked before the bus is reached (this address has none): exit 2."""
+    r = run('serve', '--address', f'unix:path={tmp_path}/none', '--id', ident,
+            '--state-file', str(tmp_path / 'f'))
+    assert r.returncode == 2, r
+    shown = ident if len(ident) <= 64 else ident[:64] + '…'
+    assert r.stderr == (f"vmstate serve: --id '{shown}' is {size} bytes long; an Id is 1 to 255 bytes\n"
+                        "Try 'vmstate serve --help' for more information.\n")
+    assert r.stdout == ''
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_serve_longest_id(bus, processes, tmp_path):
+    ident = 'é' * 127 + 'x'   # 255 bytes
+    processes.serve(bus, ident, tmp_path / 'f')
+    assert [h['id'] for h in json.loads(run('list', '--address', bus.address, '--json').stdout)] == [ident]
 
 
 @pytest.mark.parametrize('signum', [signal.SIGTERM, signal.SIGINT])
