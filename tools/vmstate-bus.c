@@ -419,8 +419,6 @@ bus_run (GOptionContext *context,
   state.status = TOOL_EXIT_OK;
   for (guint i = 0; i < G_N_ELEMENTS (signals); i++)
     signal_sources[i] = g_unix_signal_add (signals[i], on_signal, &state);
-  /* a reader of the address that went away is no reason to die */
-  signal (SIGPIPE, SIG_IGN);
 
   if (!bus_files_make (&files))
     state.status = TOOL_EXIT_FAILURE;
@@ -439,6 +437,9 @@ bus_run (GOptionContext *context,
 
   if (daemon != NULL)
     {
+      /* a reader of the address that went away is no reason to die (and
+       * not the daemon's business: it is set after the spawn) */
+      signal (SIGPIPE, SIG_IGN);
       state.daemon = daemon;
       state.out = out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (daemon));
       state.err = err = g_data_input_stream_new (g_subprocess_get_stderr_pipe (daemon));
