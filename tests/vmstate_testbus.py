@@ -12,6 +12,9 @@
 #   PrivateBus(config=text)                       # a whole config; {listen}
 #                                                 # is the <listen> address
 #
+# Also here: Process, a child process whose stdout lines are read with
+# a deadline, and make_state(), the C test helper's state pattern.
+#
 # The suites import it through a sys.path line in their conftest.py (the
 # directory of this file), so pytest run by hand finds it too.
 #
@@ -71,6 +74,58 @@ def wait_ready(notify, proc, what, timeout=TIMEOUT):
         os.close(pidfd)
     assert notify in ready, f"{what}: exited ({proc.poll()}) or no READY=1 within {timeout} s"
     assert notify.recv(64).startswith(b"READY=1")
+
+
+def make_state(size, seed):
+    """The deterministic state of the C test helper (make_state in
+    tests/helper/vmstate-test-helper.c)."""
+    out = bytearray(size)
+    x = (2166136261 ^ (seed & 0xFFFFFFFF)) & 0xFFFFFFFF
+    for i in range(size):
+        x = (x * 16777619 + 1) & 0xFFFFFFFF
+        out[i] = x >> 24
+    return bytes(out)
+
+
+class Process:
+    """A child process whose stdout is read line by line, every wait
+    bounded; the suites add how they stop it."""
+
+    def __init__(self, argv, stdin=subprocess.DEVNULL, name=None, **popen_args):
+        self.argv = argv
+        self.name = name or os.path.basename(argv[0])
+        self.proc = subprocess.Popen(argv, stdin=stdin, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, **popen_args)
+        self.pid = self.proc.pid
+        self._buf = b""
+        self.lines = []
+
+    def read_line(self, timeout=TIMEOUT):
+        deadline = time.monotonic() + timeout
+        fd = self.proc.stdout.fileno()
+        while b"\n" not in self._buf:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([fd], [], [], left)[0]:
+                raise TimeoutError("%s printed no line within %s s (so far: %r)"
+                                   % (self.name, timeout, self._buf))
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                raise EOFError("%s closed its stdout (exit %s); stderr: %s"
+                               % (self.name, self.proc.wait(timeout), self.stderr_text()))
+            self._buf += chunk
+        line, self._buf = self._buf.split(b"\n", 1)
+        text = line.decode()
+        self.lines.append(text)
+        return text
+
+    def stderr_text(self):
+        """All it wrote on stderr, once it has exited."""
+        if self.proc.poll() is None:
+            return "(still running)"
+        return self.proc.stderr.read().decode(errors="replace")
+
+    def alive(self):
+        return self.proc.poll() is None
 
 
 def make_config(listen, policy=ALLOW_ALL, limits=None):

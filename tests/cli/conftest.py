@@ -6,13 +6,17 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 
 import os
-import select
 import signal
 import struct
 import subprocess
+import sys
 import time
 
 import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import vmstate_testbus  # noqa: E402
+from vmstate_testbus import make_state  # noqa: E402,F401  (the C test helper's state)
 
 BUILD_ROOT = os.environ.get('VMSTATE_BUILD_ROOT', '')
 SOURCE_ROOT = os.environ.get('VMSTATE_SOURCE_ROOT',
@@ -29,16 +33,6 @@ TIMEOUT = 30
 if 'VMSTATE_CHILD_ASAN_OPTIONS' in os.environ:
     os.environ['ASAN_OPTIONS'] = os.environ.pop('VMSTATE_CHILD_ASAN_OPTIONS')
     os.environ.pop('LD_PRELOAD', None)
-
-
-def make_state(size, seed):
-    """The C test helper's state pattern (make_state in vmstate-test-helper.c)."""
-    x = (2166136261 ^ (seed & 0xffffffff)) & 0xffffffff
-    out = bytearray(size)
-    for i in range(size):
-        x = (x * 16777619 + 1) & 0xffffffff
-        out[i] = x >> 24
-    return bytes(out)
 
 
 def parse_blob(data):
@@ -74,35 +68,8 @@ def run(*args, timeout=TIMEOUT, **kwargs):
                           timeout=timeout, **kwargs)
 
 
-class Process:
+class Process(vmstate_testbus.Process):
     """A child process whose stdout is read line by line with a deadline."""
-
-    def __init__(self, argv, stdin=subprocess.DEVNULL, **kwargs):
-        self.argv = argv
-        self.proc = subprocess.Popen(argv, stdin=stdin, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, **kwargs)
-        self.pid = self.proc.pid
-        self._buf = b''
-        self.lines = []
-
-    def read_line(self, timeout=TIMEOUT):
-        deadline = time.monotonic() + timeout
-        fd = self.proc.stdout.fileno()
-        while b'\n' not in self._buf:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise TimeoutError(f'{self.argv[:3]}: no line within {timeout} s')
-            ready, _, _ = select.select([fd], [], [], left)
-            if ready:
-                chunk = os.read(fd, 65536)
-                if not chunk:
-                    raise EOFError(f'{self.argv[:3]} closed stdout (exit {self.proc.poll()}); '
-                                   f'stderr: {self.stderr_text()}')
-                self._buf += chunk
-        line, self._buf = self._buf.split(b'\n', 1)
-        text = line.decode()
-        self.lines.append(text)
-        return text
 
     def wait_line(self, prefix, timeout=TIMEOUT):
         deadline = time.monotonic() + timeout
@@ -110,11 +77,6 @@ class Process:
             line = self.read_line(max(0.01, deadline - time.monotonic()))
             if line.startswith(prefix):
                 return line
-
-    def stderr_text(self):
-        if self.proc.poll() is None:
-            return '(still running)'
-        return self.proc.stderr.read().decode(errors='replace')
 
     def signal(self, signum):
         if self.proc.poll() is None:
