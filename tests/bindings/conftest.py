@@ -8,10 +8,8 @@
 
 import os
 import re
-import selectors
 import subprocess
 import sys
-import time
 
 import gi
 import pytest
@@ -20,6 +18,7 @@ gi.require_version("Vmstate", "1.0")
 from gi.repository import GLib, Vmstate  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import vmstate_testbus  # noqa: E402
 from vmstate_testbus import PrivateBus, terminate  # noqa: E402
 
 TIMEOUT = 30  # seconds, for any single wait
@@ -28,37 +27,9 @@ SOURCE_ROOT = os.environ.get("VMSTATE_SOURCE_ROOT",
                              os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 BUILD_ROOT = os.environ.get("VMSTATE_BUILD_ROOT", "")
 
-class Process:
+
+class Process(vmstate_testbus.Process):
     """A child process whose stdout is read line by line with a timeout."""
-
-    def __init__(self, argv, env=None, name=None, **popen_args):
-        self.name = name or os.path.basename(argv[0])
-        self.argv = argv
-        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, env=env, **popen_args)
-        self.pid = self.proc.pid
-        self._buf = b""
-        self.lines = []
-
-    def read_line(self, timeout=TIMEOUT):
-        deadline = time.monotonic() + timeout
-        fd = self.proc.stdout.fileno()
-        with selectors.DefaultSelector() as sel:
-            sel.register(fd, selectors.EVENT_READ)
-            while b"\n" not in self._buf:
-                left = deadline - time.monotonic()
-                if left <= 0 or not sel.select(left):
-                    raise TimeoutError("%s printed no line in %ss (so far: %r)" %
-                                       (self.name, timeout, self._buf))
-                chunk = os.read(fd, 4096)
-                if not chunk:
-                    raise EOFError("%s exited (%s) before printing a line; stderr: %s" %
-                                   (self.name, self.proc.wait(TIMEOUT), self.stderr()))
-                self._buf += chunk
-        line, self._buf = self._buf.split(b"\n", 1)
-        line = line.decode()
-        self.lines.append(line)
-        return line
 
     def expect(self, prefix, timeout=TIMEOUT):
         line = self.read_line(timeout)
@@ -66,12 +37,7 @@ class Process:
         return line
 
     def stderr(self):
-        if self.proc.poll() is None:
-            return "(still running)"
-        return self.proc.stderr.read().decode(errors="replace")
-
-    def alive(self):
-        return self.proc.poll() is None
+        return self.stderr_text()
 
     def stop(self):
         terminate(self.proc)

@@ -10,9 +10,10 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 
 import GLib from 'gi://GLib';
-import Gio from 'gi://Gio';
 import GObject from 'gi://GObject';
 import Vmstate from 'gi://Vmstate?version=1.0';
+
+import {connect, runUntilStopped} from './gjs-bus.js';
 
 const [address, id, versionArg] = ARGV;
 const stateVersion = Number(versionArg);
@@ -62,14 +63,9 @@ try {
     check(e.matches(Vmstate.Error, Vmstate.Error.NOT_ENVELOPE), `NOT_ENVELOPE: ${e}`);
 }
 
-const connection = Gio.DBusConnection.new_for_address_sync(address,
-    Gio.DBusConnectionFlags.AUTHENTICATION_CLIENT |
-    Gio.DBusConnectionFlags.MESSAGE_BUS_CONNECTION, null, null);
+const connection = connect(address);
 const helper = new Firewall({id, state_version: stateVersion, min_state_version: 1, compress: true});
 helper.export(connection);
 print('READY');
 
-const loop = new GLib.MainLoop(null, false);
-GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, 15, () => loop.quit());
-connection.connect('closed', () => loop.quit());
-loop.run();
+runUntilStopped(connection);

@@ -17,35 +17,33 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 
 import GLib from 'gi://GLib';
-import Gio from 'gi://Gio';
 import GObject from 'gi://GObject';
 import Vmstate from 'gi://Vmstate?version=1.0';
 import System from 'system';
 
+import {connect, runUntilStopped} from './gjs-bus.js';
+
 const [address, id, mode] = ARGV;
+
+// what both vfuncs do in the modes "throw" and "gerror"
+function throwIfAsked(call) {
+    if (mode === 'throw')
+        throw new Error(`${call} went wrong in JS`);
+    if (mode === 'gerror')
+        throw new GLib.Error(Vmstate.Error, Vmstate.Error.NOT_SUPPORTED, `${call} is not supported here`);
+}
 
 const Helper = GObject.registerClass(
 class Helper extends Vmstate.Service {
     vfunc_save() {
-        switch (mode) {
-        case 'throw':
-            throw new Error('save went wrong in JS');
-        case 'gerror':
-            throw new GLib.Error(Vmstate.Error, Vmstate.Error.NOT_SUPPORTED, 'save is not supported here');
-        case 'type':
-            return 'not bytes';
-        default:
-            return new Uint8Array([1, 2, 3]);
-        }
+        throwIfAsked('save');
+        return mode === 'type' ? 'not bytes' : new Uint8Array([1, 2, 3]);
     }
 
     vfunc_load(state) {
         this.lastSize = state.get_size();
+        throwIfAsked('load');
         switch (mode) {
-        case 'throw':
-            throw new Error('load went wrong in JS');
-        case 'gerror':
-            throw new GLib.Error(Vmstate.Error, Vmstate.Error.NOT_SUPPORTED, 'load is not supported here');
         case 'type':
             return undefined.x;
         case 'noreturn':
@@ -85,9 +83,7 @@ class Keeper extends Vmstate.Service {
     }
 });
 
-const connection = Gio.DBusConnection.new_for_address_sync(address,
-    Gio.DBusConnectionFlags.AUTHENTICATION_CLIENT |
-    Gio.DBusConnectionFlags.MESSAGE_BUS_CONNECTION, null, null);
+const connection = connect(address);
 if (mode === 'unreferenced') {
     new Keeper({id}).export(connection);
     System.gc();
@@ -106,7 +102,4 @@ if (mode === 'unreferenced') {
     }
 }
 
-const loop = new GLib.MainLoop(null, false);
-GLib.unix_signal_add(GLib.PRIORITY_DEFAULT, 15, () => loop.quit());
-connection.connect('closed', () => loop.quit());
-loop.run();
+runUntilStopped(connection);

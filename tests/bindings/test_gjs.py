@@ -29,6 +29,17 @@ def start(bus, mode, helper_id="js"):
                       bus.address, helper_id, mode])
 
 
+def call_fails(c, op):
+    """Calls Save or Load (of a state for "js") through collector c, which
+    must fail; returns pytest's ExceptionInfo."""
+    with pytest.raises(GLib.Error) as info:
+        if op == "save":
+            c.save_sync(None)
+        else:
+            c.load_sync(blob_for("js", b"x"), None)
+    return info
+
+
 @pytest.mark.parametrize("mode", ["plain", "export-async"])
 def test_plain_save_and_load_that_returns_true(bus, mode):
     proc = start(bus, mode)
@@ -45,11 +56,7 @@ def test_plain_save_and_load_that_returns_true(bus, mode):
 def test_throwing_a_plain_error_is_an_error_reply(bus, op):
     proc = start(bus, "throw")
     c = collector(bus)
-    with pytest.raises(GLib.Error) as info:
-        if op == "save":
-            c.save_sync(None)
-        else:
-            c.load_sync(blob_for("js", b"x"), None)
+    info = call_fails(c, op)
     assert info.value.matches(Vmstate.error_quark(), Vmstate.Error.HELPER_FAILED)
     assert "%s went wrong in JS" % op in info.value.message
     assert "js" in info.value.message
@@ -66,11 +73,7 @@ def test_throwing_a_gerror_keeps_its_code_and_message(bus, op):
     """A Vmstate.Error thrown in JS crosses the bus with its code."""
     proc = start(bus, "gerror")
     c = collector(bus)
-    with pytest.raises(GLib.Error) as info:
-        if op == "save":
-            c.save_sync(None)
-        else:
-            c.load_sync(blob_for("js", b"x"), None)
+    info = call_fails(c, op)
     assert info.value.matches(Vmstate.error_quark(), Vmstate.Error.NOT_SUPPORTED)
     assert "%s is not supported here" % op in info.value.message
     assert proc.alive()
@@ -81,11 +84,7 @@ def test_a_js_bug_is_an_error_reply(bus, op):
     """Returning a string from vfunc_save, or a TypeError in vfunc_load."""
     proc = start(bus, "type")
     c = collector(bus)
-    with pytest.raises(GLib.Error) as info:
-        if op == "save":
-            c.save_sync(None)
-        else:
-            c.load_sync(blob_for("js", b"x"), None)
+    info = call_fails(c, op)
     assert info.value.matches(Vmstate.error_quark(), Vmstate.Error.HELPER_FAILED)
     # GJS 1.74 says "Expected type struct for Return value but got type
     # 'string'" and "undefined has no properties"

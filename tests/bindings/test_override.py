@@ -48,15 +48,21 @@ def test_do_save_returning_a_str_is_an_error():
     assert "TypeError" in info.value.message
 
 
-def test_do_load_receives_bytes_and_may_simply_end():
+def loaded(data):
+    """What do_load() of a Service that only records it, and returns
+    nothing, is given by Load(data): a list."""
     seen = []
 
     class Loader(Vmstate.Service):
         def do_load(self, state):
             seen.append(state)
 
-    assert Loader(id="l").load(GLib.Bytes.new(b"1234")) is True
-    (state,) = seen
+    assert Loader(id="l").load(GLib.Bytes.new(data)) is True
+    return seen
+
+
+def test_do_load_receives_bytes_and_may_simply_end():
+    (state,) = loaded(b"1234")
     assert isinstance(state, bytes) and isinstance(state, Vmstate.State)
     assert state == b"1234"
     assert state.get_data() == b"1234" and state.get_size() == 4
@@ -65,14 +71,7 @@ def test_do_load_receives_bytes_and_may_simply_end():
 
 
 def test_do_load_of_an_empty_state():
-    seen = []
-
-    class Loader(Vmstate.Service):
-        def do_load(self, state):
-            seen.append(state)
-
-    assert Loader(id="l").load(GLib.Bytes.new(b"")) is True
-    assert seen == [b""]
+    assert loaded(b"") == [b""]
 
 
 def test_an_exception_in_do_load_becomes_a_gerror():

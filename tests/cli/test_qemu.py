@@ -21,6 +21,8 @@ import pytest
 from conftest import SOURCE_ROOT, TIMEOUT, VMSTATE, Bus, make_state, run
 
 QEMU = os.environ.get('QEMU', shutil.which('qemu-system-x86_64') or 'qemu-system-x86_64')
+# a skip by hand; with -Dstrict_tests=true (./run, CI) a failure
+needs_qemu = pytest.mark.skipif(shutil.which(QEMU) is None, reason='qemu-system-x86_64 is not installed')
 
 
 class Qmp:
@@ -54,10 +56,12 @@ def qemu_opt(value):
     return value.replace(',', ',,')
 
 
-def start_qemu(processes, tmp_path, address, name):
+def start_qemu(processes, tmp_path, address, name, *args):
+    """QEMU with a dbus-vmstate object on ADDRESS, stopped (-S) unless
+    ARGS say more; returns (process, Qmp)."""
     qmp_path = tmp_path / f'{name}.qmp'
-    p = processes.start([QEMU, '-machine', 'none', '-nodefaults', '-display', 'none',
-                         '-S', '-object', f'dbus-vmstate,id=dv,addr={qemu_opt(address)}',
+    p = processes.start([QEMU, '-nodefaults', '-display', 'none', *(args or ['-machine', 'none', '-S']),
+                         '-object', f'dbus-vmstate,id=dv,addr={qemu_opt(address)}',
                          '-qmp', f'unix:{qmp_path},server=on,wait=on'])
     # with wait=on QEMU starts nothing before the QMP client connects; the
     # socket appears when it is ready for one
@@ -83,7 +87,17 @@ def migrate_to_file(qmp, path):
         time.sleep(0.05)  # QMP has no blocking wait; bounded by the deadline
 
 
-@pytest.mark.skipif(shutil.which(QEMU) is None, reason='qemu-system-x86_64 is not installed')
+def save_stream(qemu, qmp, path):
+    """Migrates QEMU to the file PATH, then quits it."""
+    try:
+        assert migrate_to_file(qmp, path) == 'completed'
+        qmp.command('quit')
+    finally:
+        qmp.close()
+    assert qemu.wait() == 0, qemu.stderr_text()
+
+
+@needs_qemu
 def test_qemu_saves_served_helpers_and_vmstate_reads_the_stream(processes, tmp_path):
     bus = Bus(processes, tmp_path / 'src')
     net = make_state(5000, 11)
@@ -93,14 +107,8 @@ def test_qemu_saves_served_helpers_and_vmstate_reads_the_stream(processes, tmp_p
     served = [processes.serve(bus, 'net0', tmp_path / 'net0.state'),
               processes.serve(bus, 'fw', tmp_path / 'fw.state')]
 
-    qemu, qmp = start_qemu(processes, tmp_path, bus.address, 'src')
     stream = tmp_path / 'vm.mig'
-    try:
-        assert migrate_to_file(qmp, stream) == 'completed'
-        qmp.command('quit')
-    finally:
-        qmp.close()
-    assert qemu.wait() == 0
+    save_stream(*start_qemu(processes, tmp_path, bus.address, 'src'), stream)
     for p in served:
         assert p.wait_line('SAVED ').startswith('SAVED ')
 
@@ -127,21 +135,15 @@ def test_qemu_saves_served_helpers_and_vmstate_reads_the_stream(processes, tmp_p
     assert (tmp_path / 'fw.dest').read_bytes() == fw
 
 
-@pytest.mark.skipif(shutil.which(QEMU) is None, reason='qemu-system-x86_64 is not installed')
+@needs_qemu
 def test_qemu_incoming_loads_into_a_served_helper(processes, tmp_path):
     """QEMU's incoming side Loads its stream into `vmstate serve`, which
     replaces its state file."""
     src = Bus(processes, tmp_path / 'src')
     (tmp_path / 'a.state').write_bytes(b'state of a')
     processes.serve(src, 'a', tmp_path / 'a.state')
-    qemu, qmp = start_qemu(processes, tmp_path, src.address, 'src')
     stream = tmp_path / 'vm.mig'
-    try:
-        assert migrate_to_file(qmp, stream) == 'completed'
-        qmp.command('quit')
-    finally:
-        qmp.close()
-    qemu.wait()
+    save_stream(*start_qemu(processes, tmp_path, src.address, 'src'), stream)
 
     dest = Bus(processes, tmp_path / 'dest')
     served = processes.serve(dest, 'a', tmp_path / 'a.dest')
@@ -156,7 +158,7 @@ def test_qemu_incoming_loads_into_a_served_helper(processes, tmp_path):
     incoming.stop()
 
 
-@pytest.mark.skipif(shutil.which(QEMU) is None, reason='qemu-system-x86_64 is not installed')
+@needs_qemu
 @pytest.mark.parametrize('machine', ['pc', 'q35'])
 def test_inspect_walks_a_full_pc_stream(processes, tmp_path, machine):
     """A running PC's stream: RAM start/part/end sections with real pages,
@@ -166,24 +168,9 @@ def test_inspect_walks_a_full_pc_stream(processes, tmp_path, machine):
     state = make_state(20000, 5)
     (tmp_path / 'x.state').write_bytes(state)
     processes.serve(bus, 'x', tmp_path / 'x.state')
-    qmp_path = tmp_path / 'qmp'
-    qemu = processes.start([QEMU, '-machine', machine, '-m', '32', '-nodefaults',
-                            '-display', 'none', '-object',
-                            f'dbus-vmstate,id=dv,addr={qemu_opt(bus.address)}',
-                            '-qmp', f'unix:{qmp_path},server=on,wait=on'])
-    deadline = time.monotonic() + TIMEOUT
-    while not qmp_path.exists():
-        assert qemu.proc.poll() is None, qemu.stderr_text()
-        assert time.monotonic() < deadline, 'QEMU did not create its QMP socket'
-        time.sleep(0.02)  # polling for a file to appear, bounded by the deadline
-    qmp = Qmp(str(qmp_path))
     stream = tmp_path / 'vm.mig'
-    try:
-        assert migrate_to_file(qmp, stream) == 'completed'
-        qmp.command('quit')
-    finally:
-        qmp.close()
-    qemu.wait()
+    save_stream(*start_qemu(processes, tmp_path, bus.address, 'pc', '-machine', machine, '-m', '32'),
+                stream)
 
     r = run('inspect', '--json', str(stream))
     assert r.returncode == 0, r
@@ -213,7 +200,7 @@ def qemu_flow_blocks():
             re.findall(r'^ *```[a-z]*\n(.*?)^ *```', section, re.S | re.M)]
 
 
-@pytest.mark.skipif(shutil.which(QEMU) is None, reason='qemu-system-x86_64 is not installed')
+@needs_qemu
 def test_the_documented_qemu_flow_runs(tmp_path):
     """The commands of doc/qemu-libvirt.md, as written (in a temporary
     directory instead of /run/vm1, QEMU with `-machine none`): a bus,

@@ -17,23 +17,21 @@ import gi
 gi.require_version("Vmstate", "1.0")
 from gi.repository import Gio, GLib, Vmstate  # noqa: E402
 
-
-def make_state(size, seed):
-    out = bytearray(size)
-    x = (2166136261 ^ (seed & 0xFFFFFFFF)) & 0xFFFFFFFF
-    for i in range(size):
-        x = (x * 16777619 + 1) & 0xFFFFFFFF
-        out[i] = x >> 24
-    return bytes(out)
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from vmstate_testbus import make_state  # noqa: E402  (the C test helper's state)
 
 
-class PyHelper(Vmstate.Service):
+class StateHelper(Vmstate.Service):
+    """A state, and an error for Save or Load if asked."""
+
     def __init__(self, state, save_error=None, load_error=None, **kw):
         super().__init__(**kw)
         self.state = state
         self.save_error = save_error
         self.load_error = load_error
 
+
+class PyHelper(StateHelper):
     def do_save(self):
         if self.save_error is not None:
             raise GLib.Error(self.save_error, "g-io-error-quark", Gio.IOErrorEnum.FAILED)
@@ -49,15 +47,9 @@ class PyHelper(Vmstate.Service):
         print("LOADED", len(data), hashlib.sha256(data).hexdigest(), flush=True)
 
 
-class PlainPyHelper(Vmstate.Service):
+class PlainPyHelper(StateHelper):
     """The same helper as a user writes it with libvmstate's PyGObject
     override (bindings/python): bytes in and out, plain exceptions."""
-
-    def __init__(self, state, save_error=None, load_error=None, **kw):
-        super().__init__(**kw)
-        self.state = state
-        self.save_error = save_error
-        self.load_error = load_error
 
     def do_save(self):
         if self.save_error is not None:

@@ -27,18 +27,9 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from vmstate_testbus import PrivateBus as Bus, terminate  # noqa: E402,F401  (Bus: a private dbus-daemon)
+from vmstate_testbus import make_state  # noqa: E402  (the C test helper's state)
 
 DEFAULT_TIMEOUT = 60.0
-
-
-def make_state(size, seed):
-    """The deterministic state of tests/helper/vmstate-test-helper.c's make_state."""
-    out = bytearray(size)
-    x = (2166136261 ^ (seed & 0xFFFFFFFF)) & 0xFFFFFFFF
-    for i in range(size):
-        x = (x * 16777619 + 1) & 0xFFFFFFFF
-        out[i] = x >> 24
-    return bytes(out)
 
 
 _state_cache = {}
