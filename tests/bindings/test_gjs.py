@@ -29,15 +29,19 @@ def start(bus, mode, helper_id="js"):
                       bus.address, helper_id, mode])
 
 
-def call_fails(c, op):
-    """Calls Save or Load (of a state for "js") through collector c, which
-    must fail; returns pytest's ExceptionInfo."""
+def call_fails(bus, mode, op, code):
+    """Starts the helper in MODE and calls its Save or Load (of a state for
+    "js"), which must fail with the Vmstate.Error CODE; returns the helper
+    process, the collector and the message."""
+    proc = start(bus, mode)
+    c = collector(bus)
     with pytest.raises(GLib.Error) as info:
         if op == "save":
             c.save_sync(None)
         else:
             c.load_sync(blob_for("js", b"x"), None)
-    return info
+    assert info.value.matches(Vmstate.error_quark(), code), info.value.message
+    return proc, c, info.value.message
 
 
 @pytest.mark.parametrize("mode", ["plain", "export-async"])
@@ -54,12 +58,9 @@ def test_plain_save_and_load_that_returns_true(bus, mode):
 
 @pytest.mark.parametrize("op", ["save", "load"])
 def test_throwing_a_plain_error_is_an_error_reply(bus, op):
-    proc = start(bus, "throw")
-    c = collector(bus)
-    info = call_fails(c, op)
-    assert info.value.matches(Vmstate.error_quark(), Vmstate.Error.HELPER_FAILED)
-    assert "%s went wrong in JS" % op in info.value.message
-    assert "js" in info.value.message
+    proc, c, message = call_fails(bus, "throw", op, Vmstate.Error.HELPER_FAILED)
+    assert "%s went wrong in JS" % op in message
+    assert "js" in message
     # the helper neither crashed nor emitted loaded, and still answers
     assert proc.alive()
     assert start(bus, "plain", "js2")
@@ -71,25 +72,19 @@ def test_throwing_a_plain_error_is_an_error_reply(bus, op):
 @pytest.mark.parametrize("op", ["save", "load"])
 def test_throwing_a_gerror_keeps_its_code_and_message(bus, op):
     """A Vmstate.Error thrown in JS crosses the bus with its code."""
-    proc = start(bus, "gerror")
-    c = collector(bus)
-    info = call_fails(c, op)
-    assert info.value.matches(Vmstate.error_quark(), Vmstate.Error.NOT_SUPPORTED)
-    assert "%s is not supported here" % op in info.value.message
+    proc, _, message = call_fails(bus, "gerror", op, Vmstate.Error.NOT_SUPPORTED)
+    assert "%s is not supported here" % op in message
     assert proc.alive()
 
 
 @pytest.mark.parametrize("op", ["save", "load"])
 def test_a_js_bug_is_an_error_reply(bus, op):
     """Returning a string from vfunc_save, or a TypeError in vfunc_load."""
-    proc = start(bus, "type")
-    c = collector(bus)
-    info = call_fails(c, op)
-    assert info.value.matches(Vmstate.error_quark(), Vmstate.Error.HELPER_FAILED)
+    proc, _, message = call_fails(bus, "type", op, Vmstate.Error.HELPER_FAILED)
     # GJS 1.74 says "Expected type struct for Return value but got type
     # 'string'" and "undefined has no properties"
     detail = "string" if op == "save" else "undefined"
-    assert detail in info.value.message
+    assert detail in message
     assert proc.alive()
 
     # and the helper says it on its own stderr, naming itself and the call
