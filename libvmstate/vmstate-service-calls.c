@@ -12,8 +12,9 @@
  *        on_load_done
  *
  * The uid cache belongs to one export: vmstate-service-export.c empties
- * it, tells us when a peer left (_vmstate_service_forget_peer) and
- * cancels the calls on unexport (_vmstate_service_cancel_calls).
+ * it, has us watch the peers that leave the bus
+ * (_vmstate_service_watch_peers), and cancels the calls on unexport
+ * (_vmstate_service_cancel_calls).
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -532,13 +533,27 @@ on_load_done (GObject      *source,
   _vmstate_service_emit_loaded (self);
 }
 
-/* What the export tells us */
+/* Peers leaving, and the end of the export */
 
-void
-_vmstate_service_forget_peer (VmstateService *self,
-                              const char     *name)
+/* A peer left the bus: cancel what it asked for, forget its uid. */
+static void
+on_name_owner_changed (GDBusConnection *connection,
+                       const char      *sender_name,
+                       const char      *object_path,
+                       const char      *interface_name,
+                       const char      *signal_name,
+                       GVariant        *parameters,
+                       gpointer         user_data)
 {
+  VmstateService *self = user_data;
   VmstateServicePrivate *priv = _vmstate_service_get_private (self);
+  const char *name, *old_owner, *new_owner;
+
+  if (!g_variant_is_of_type (parameters, G_VARIANT_TYPE ("(sss)")))
+    return;
+  g_variant_get (parameters, "(&s&s&s)", &name, &old_owner, &new_owner);
+  if (name[0] != ':' || new_owner[0] != '\0' || connection != priv->connection)
+    return;
 
   g_hash_table_remove (priv->uid_cache, name);
   for (guint i = 0; i < priv->calls->len; i++)
@@ -553,6 +568,39 @@ _vmstate_service_forget_peer (VmstateService *self,
         }
     }
 }
+
+void
+_vmstate_service_watch_peers (VmstateService *self)
+{
+  VmstateServicePrivate *priv = _vmstate_service_get_private (self);
+
+  /* No reference for the subscription: GDBus drops its destroy notify
+   * in an idle after unsubscribing, which would keep an unexported
+   * service alive a little longer; and a signal is never delivered
+   * after it is unsubscribed (in the subscribing context). */
+  if (g_dbus_connection_get_unique_name (priv->connection) != NULL)
+    priv->name_owner_changed_id =
+      g_dbus_connection_signal_subscribe (priv->connection, DBUS_NAME, DBUS_INTERFACE,
+                                          "NameOwnerChanged", DBUS_PATH, NULL,
+                                          G_DBUS_SIGNAL_FLAGS_NONE,
+                                          on_name_owner_changed,
+                                          self, NULL);
+}
+
+void
+_vmstate_service_unwatch_peers (VmstateService  *self,
+                                GDBusConnection *connection)
+{
+  VmstateServicePrivate *priv = _vmstate_service_get_private (self);
+
+  if (priv->name_owner_changed_id != 0)
+    {
+      g_dbus_connection_signal_unsubscribe (connection, priv->name_owner_changed_id);
+      priv->name_owner_changed_id = 0;
+    }
+}
+
+
 
 void
 _vmstate_service_cancel_calls (VmstateService *self)

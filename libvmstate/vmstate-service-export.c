@@ -6,7 +6,7 @@
  *   vmstate_service_export_async
  *     -> export_begin        checks, registers /org/qemu/VMState1, takes
  *                            the reference an exported service holds,
- *                            watches the connection and NameOwnerChanged
+ *                            watches the connection and the peers
  *     -> request_name        RequestName org.qemu.VMState1, queueing
  *     -> on_request_name     stale (unexported meanwhile)? cancelled?
  *     -> export_complete     what the bus answered: exported, or undone
@@ -197,29 +197,6 @@ vmstate_service_export_finish (VmstateService  *self,
 
 /* Watching the connection */
 
-/* A peer left the bus: cancel what it asked for, forget its uid. */
-static void
-on_name_owner_changed (GDBusConnection *connection,
-                       const char      *sender_name,
-                       const char      *object_path,
-                       const char      *interface_name,
-                       const char      *signal_name,
-                       GVariant        *parameters,
-                       gpointer         user_data)
-{
-  VmstateService *self = user_data;
-  VmstateServicePrivate *priv = _vmstate_service_get_private (self);
-  const char *name, *old_owner, *new_owner;
-
-  if (!g_variant_is_of_type (parameters, G_VARIANT_TYPE ("(sss)")))
-    return;
-  g_variant_get (parameters, "(&s&s&s)", &name, &old_owner, &new_owner);
-  if (name[0] != ':' || new_owner[0] != '\0' || connection != priv->connection)
-    return;
-
-  _vmstate_service_forget_peer (self, name);
-}
-
 typedef struct
 {
   VmstateService *self;
@@ -331,17 +308,7 @@ export_begin (VmstateService   *self,
   g_hash_table_remove_all (priv->uid_cache);
   priv->closed_id = g_signal_connect (connection, "closed",
                                       G_CALLBACK (on_connection_closed), self);
-  /* No reference for the subscription: GDBus drops its destroy notify
-   * in an idle after unsubscribing, which would keep an unexported
-   * service alive a little longer; and a signal is never delivered
-   * after it is unsubscribed (in the subscribing context). */
-  if (g_dbus_connection_get_unique_name (connection) != NULL)
-    priv->name_owner_changed_id =
-      g_dbus_connection_signal_subscribe (connection, DBUS_NAME, DBUS_INTERFACE,
-                                          "NameOwnerChanged", DBUS_PATH, NULL,
-                                          G_DBUS_SIGNAL_FLAGS_NONE,
-                                          on_name_owner_changed,
-                                          self, NULL);
+  _vmstate_service_watch_peers (self);
   return TRUE;
 }
 
@@ -514,11 +481,7 @@ vmstate_service_unexport (VmstateService *self)
   g_dbus_connection_unregister_object (connection, priv->registration_id);
   priv->registration_id = 0;
   g_clear_signal_handler (&priv->closed_id, connection);
-  if (priv->name_owner_changed_id != 0)
-    {
-      g_dbus_connection_signal_unsubscribe (connection, priv->name_owner_changed_id);
-      priv->name_owner_changed_id = 0;
-    }
+  _vmstate_service_unwatch_peers (self, connection);
   if (priv->owns_name)
     release_name (connection);
   priv->owns_name = FALSE;

@@ -49,8 +49,8 @@ typedef struct
   guint            loading_version;
 } VmstateServicePrivate;
 
-/* The properties of vmstate-service.c; the runtime's come after them
- * (vmstate-service-run.c). */
+/* The properties of VmstateService. The runtime's, the last three, are
+ * made by vmstate-service-run.c. */
 typedef enum
 {
   SERVICE_PROP_0,
@@ -62,6 +62,9 @@ typedef enum
   SERVICE_PROP_MIN_STATE_VERSION,
   SERVICE_PROP_COMPRESS,
   SERVICE_PROP_MAX_UNCOMPRESSED_SIZE,
+  SERVICE_PROP_INCOMING,
+  SERVICE_PROP_INCOMING_TIMEOUT_MSEC,
+  SERVICE_PROP_HELPER_TYPE,
   SERVICE_N_PROPS
 } VmstateServiceProperty;
 
@@ -93,12 +96,14 @@ void     _vmstate_service_class_init_vfuncs (VmstateServiceClass *klass);
 
 /* vmstate-service-calls.c: answering Save and Load */
 extern const GDBusInterfaceVTable _vmstate_service_vtable;
-/* The peer @name left the bus: cancels its calls, forgets its uid. */
-void     _vmstate_service_forget_peer  (VmstateService *self,
-                                        const char     *name);
+/* From export to unexport, on a message bus: a peer that leaves the
+ * bus has its calls cancelled and its uid forgotten. */
+void     _vmstate_service_watch_peers   (VmstateService  *self);
+void     _vmstate_service_unwatch_peers (VmstateService  *self,
+                                         GDBusConnection *connection);
 /* On unexport: empties the uid cache, answers the calls still waiting
  * for their caller's uid, and cancels every call. */
-void     _vmstate_service_cancel_calls (VmstateService *self);
+void     _vmstate_service_cancel_calls  (VmstateService  *self);
 
 /* vmstate-service-envelope.c */
 GBytes  *_vmstate_service_wrap_state   (VmstateService  *self,
@@ -109,18 +114,9 @@ GBytes  *_vmstate_service_unwrap_state (VmstateService  *self,
                                         guint           *version,
                                         GError         **error);
 
-/* vmstate-service-run.c */
-/* Installs the runtime's properties (ids from @first_prop_id on) and
- * signals; called by vmstate_service_class_init(). */
-void     _vmstate_service_run_class_init   (VmstateServiceClass *klass,
-                                            guint                first_prop_id);
-/* @prop_id counts from 0 at the runtime's first property; FALSE if it is
- * not one of them. */
-gboolean _vmstate_service_run_get_property (VmstateService      *self,
-                                            guint                prop_id,
-                                            GValue              *value);
-gboolean _vmstate_service_run_set_property (VmstateService      *self,
-                                            guint                prop_id,
-                                            const GValue        *value);
+/* vmstate-service-run.c: makes the runtime's properties, in
+ * @properties, and its signals; called by vmstate_service_class_init(). */
+void     _vmstate_service_run_class_init (VmstateServiceClass  *klass,
+                                          GParamSpec          **properties);
 
 G_END_DECLS

@@ -24,19 +24,11 @@
 #define DEFAULT_INCOMING_TIMEOUT_MSEC (5 * 60 * 1000)
 
 enum {
-  PROP_RUN_INCOMING,
-  PROP_RUN_INCOMING_TIMEOUT_MSEC,
-  PROP_RUN_HELPER_TYPE,
-  N_RUN_PROPS
-};
-
-enum {
   SIGNAL_HANDLE_OPTIONS,
   SIGNAL_READY,
   N_RUN_SIGNALS
 };
 
-static GParamSpec *run_properties[N_RUN_PROPS];
 static guint run_signals[N_RUN_SIGNALS];
 static GQuark run_data_quark;
 
@@ -84,11 +76,9 @@ handle_options_accumulator (GSignalInvocationHint *hint,
 }
 
 void
-_vmstate_service_run_class_init (VmstateServiceClass *klass,
-                                 guint                first_prop_id)
+_vmstate_service_run_class_init (VmstateServiceClass  *klass,
+                                 GParamSpec          **properties)
 {
-  GObjectClass *object_class = G_OBJECT_CLASS (klass);
-
   run_data_quark = g_quark_from_static_string ("vmstate-service-run");
 
   /**
@@ -103,7 +93,7 @@ _vmstate_service_run_class_init (VmstateServiceClass *klass,
    *
    * Since: 1.0
    */
-  run_properties[PROP_RUN_INCOMING] =
+  properties[SERVICE_PROP_INCOMING] =
     g_param_spec_boolean ("incoming", NULL, NULL, FALSE,
                           G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY |
                           G_PARAM_STATIC_STRINGS);
@@ -120,7 +110,7 @@ _vmstate_service_run_class_init (VmstateServiceClass *klass,
    *
    * Since: 1.0
    */
-  run_properties[PROP_RUN_INCOMING_TIMEOUT_MSEC] =
+  properties[SERVICE_PROP_INCOMING_TIMEOUT_MSEC] =
     g_param_spec_uint ("incoming-timeout-msec", NULL, NULL,
                        0, G_MAXUINT, DEFAULT_INCOMING_TIMEOUT_MSEC,
                        G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY |
@@ -135,13 +125,10 @@ _vmstate_service_run_class_init (VmstateServiceClass *klass,
    *
    * Since: 1.0
    */
-  run_properties[PROP_RUN_HELPER_TYPE] =
+  properties[SERVICE_PROP_HELPER_TYPE] =
     g_param_spec_string ("helper-type", NULL, NULL, DEFAULT_HELPER_TYPE,
                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY |
                          G_PARAM_STATIC_STRINGS);
-
-  for (guint i = 0; i < N_RUN_PROPS; i++)
-    g_object_class_install_property (object_class, first_prop_id + i, run_properties[i]);
 
   /**
    * VmstateService::handle-options:
@@ -192,45 +179,6 @@ _vmstate_service_run_class_init (VmstateServiceClass *klass,
                   G_TYPE_NONE, 0);
 }
 
-gboolean
-_vmstate_service_run_get_property (VmstateService *self,
-                                   guint           prop_id,
-                                   GValue         *value)
-{
-  switch (prop_id)
-    {
-    case PROP_RUN_INCOMING:
-      g_value_set_boolean (value, vmstate_service_get_incoming (self));
-      return TRUE;
-    case PROP_RUN_INCOMING_TIMEOUT_MSEC:
-      g_value_set_uint (value, vmstate_service_get_incoming_timeout_msec (self));
-      return TRUE;
-    case PROP_RUN_HELPER_TYPE:
-      g_value_set_string (value, vmstate_service_get_helper_type (self));
-      return TRUE;
-    default:
-      return FALSE;
-    }
-}
-
-gboolean
-_vmstate_service_run_set_property (VmstateService *self,
-                                   guint           prop_id,
-                                   const GValue   *value)
-{
-  switch (prop_id)
-    {
-    case PROP_RUN_INCOMING_TIMEOUT_MSEC:
-      vmstate_service_set_incoming_timeout_msec (self, g_value_get_uint (value));
-      return TRUE;
-    case PROP_RUN_HELPER_TYPE:
-      vmstate_service_set_helper_type (self, g_value_get_string (value));
-      return TRUE;
-    default:
-      return FALSE;
-    }
-}
-
 /**
  * vmstate_service_get_incoming: (get-property incoming)
  * @self: a #VmstateService
@@ -259,7 +207,7 @@ set_incoming (VmstateService *self,
   if (run->incoming == incoming)
     return;
   run->incoming = incoming;
-  g_object_notify_by_pspec (G_OBJECT (self), run_properties[PROP_RUN_INCOMING]);
+  _vmstate_service_notify (self, SERVICE_PROP_INCOMING);
 }
 
 /**
@@ -299,10 +247,8 @@ vmstate_service_set_incoming_timeout_msec (VmstateService *self,
   g_return_if_fail (VMSTATE_IS_SERVICE (self));
 
   run = _vmstate_run_data_get (self);
-  if (run->incoming_timeout_msec == timeout_msec)
-    return;
-  run->incoming_timeout_msec = timeout_msec;
-  g_object_notify_by_pspec (G_OBJECT (self), run_properties[PROP_RUN_INCOMING_TIMEOUT_MSEC]);
+  _vmstate_service_set_uint (self, &run->incoming_timeout_msec, timeout_msec,
+                             SERVICE_PROP_INCOMING_TIMEOUT_MSEC);
 }
 
 /**
@@ -349,7 +295,7 @@ vmstate_service_set_helper_type (VmstateService *self,
     return;
   g_free (run->helper_type);
   run->helper_type = g_strdup (helper_type);
-  g_object_notify_by_pspec (G_OBJECT (self), run_properties[PROP_RUN_HELPER_TYPE]);
+  _vmstate_service_notify (self, SERVICE_PROP_HELPER_TYPE);
 }
 
 /**

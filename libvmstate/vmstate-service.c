@@ -240,9 +240,17 @@ vmstate_service_get_property (GObject    *object,
     case SERVICE_PROP_MAX_UNCOMPRESSED_SIZE:
       g_value_set_uint (value, priv->max_uncompressed_size);
       break;
+    case SERVICE_PROP_INCOMING:
+      g_value_set_boolean (value, vmstate_service_get_incoming (self));
+      break;
+    case SERVICE_PROP_INCOMING_TIMEOUT_MSEC:
+      g_value_set_uint (value, vmstate_service_get_incoming_timeout_msec (self));
+      break;
+    case SERVICE_PROP_HELPER_TYPE:
+      g_value_set_string (value, vmstate_service_get_helper_type (self));
+      break;
     default:
-      if (!_vmstate_service_run_get_property (self, prop_id - SERVICE_N_PROPS, value))
-        G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
 }
 
@@ -277,9 +285,14 @@ vmstate_service_set_property (GObject      *object,
     case SERVICE_PROP_MAX_UNCOMPRESSED_SIZE:
       vmstate_service_set_max_uncompressed_size (self, g_value_get_uint (value));
       break;
+    case SERVICE_PROP_INCOMING_TIMEOUT_MSEC:
+      vmstate_service_set_incoming_timeout_msec (self, g_value_get_uint (value));
+      break;
+    case SERVICE_PROP_HELPER_TYPE:
+      vmstate_service_set_helper_type (self, g_value_get_string (value));
+      break;
     default:
-      if (!_vmstate_service_run_set_property (self, prop_id - SERVICE_N_PROPS, value))
-        G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
 }
 
@@ -520,8 +533,8 @@ vmstate_service_class_init (VmstateServiceClass *klass)
                        G_PARAM_READWRITE | G_PARAM_CONSTRUCT |
                        G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
+  _vmstate_service_run_class_init (klass, properties);
   g_object_class_install_properties (object_class, SERVICE_N_PROPS, properties);
-  _vmstate_service_run_class_init (klass, SERVICE_N_PROPS);
 
   /**
    * VmstateService::loaded:
