@@ -11,7 +11,8 @@
  *     -> on_request_name     stale (unexported meanwhile)? cancelled?
  *     -> export_complete     what the bus answered: exported, or undone
  *
- * vmstate_service_export() is the same on a private main context
+ * vmstate_service_export() takes the same steps, and waits for the
+ * answer to RequestName on a private main context
  * (vmstate-sync-private.h). unexport undoes export_begin, releases the
  * name and cancels the calls being answered (vmstate-service-calls.c).
  *

@@ -148,7 +148,6 @@
 
 #include "config.h"
 
-#include <string.h>
 #include <unistd.h>
 
 #include "vmstate-envelope-private.h"
