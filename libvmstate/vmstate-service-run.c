@@ -383,14 +383,12 @@ wait_incoming (VmstateService *self,
 
 /* Running */
 
+/* GDBusConnection::closed, connected swapped */
 static void
-on_connection_closed (GDBusConnection *connection,
-                      gboolean         remote_peer_vanished,
-                      GError          *error,
-                      gpointer         user_data)
+on_connection_closed (VmstateService *self,
+                      gboolean        remote_peer_vanished,
+                      GError         *error)
 {
-  VmstateService *self = user_data;
-
   _vmstate_run_log (self, G_LOG_LEVEL_WARNING,
                     "the connection to the bus closed (%s); exiting with status 1",
                     error != NULL ? error->message : "no reason given");
@@ -457,7 +455,8 @@ serve (VmstateService       *self,
       run->exit_status = 1;
       return leave (self, NULL, 0);
     }
-  closed_id = g_signal_connect (connection, "closed", G_CALLBACK (on_connection_closed), self);
+  closed_id = g_signal_connect_swapped (connection, "closed",
+                                        G_CALLBACK (on_connection_closed), self);
 
   if (!vmstate_service_export (self, connection, &error))
     {
