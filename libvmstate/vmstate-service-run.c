@@ -343,13 +343,20 @@ stop_waiting_incoming (VmstateService *self)
     }
 }
 
+/* The wait is over: a Load came, or the timeout passed. */
+static void
+incoming_done (VmstateService *self)
+{
+  stop_waiting_incoming (self);
+  set_incoming (self, FALSE);
+}
+
 static void
 on_loaded (VmstateService *self,
            gpointer        user_data)
 {
   _vmstate_run_log (self, G_LOG_LEVEL_INFO, "its migrated state is loaded (--dbus-incoming)");
-  stop_waiting_incoming (self);
-  set_incoming (self, FALSE);
+  incoming_done (self);
 }
 
 static gboolean
@@ -361,8 +368,7 @@ on_incoming_timeout (gpointer user_data)
   _vmstate_service_log (self, G_LOG_LEVEL_WARNING, "VMSTATE_EVENT", "incoming-timeout",
                         ": started with --dbus-incoming, but no Load came within %u ms; "
                         "going on without a migrated state", run->incoming_timeout_msec);
-  stop_waiting_incoming (self);
-  set_incoming (self, FALSE);
+  incoming_done (self);
   return G_SOURCE_REMOVE;
 }
 
