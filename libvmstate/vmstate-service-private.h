@@ -1,6 +1,5 @@
-/* vmstate-service-private.h: what vmstate-service.c shares with its
- * D-Bus side (vmstate-service-dbus.c) and the helper runtime
- * (vmstate-service-run.c)
+/* vmstate-service-private.h: what the files of VmstateService share
+ * (vmstate-service.c lists them)
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -50,38 +49,74 @@ typedef struct
   guint            loading_version;
 } VmstateServicePrivate;
 
+/* The properties of VmstateService. The runtime's, the last three, are
+ * made by vmstate-service-run.c. */
+typedef enum
+{
+  SERVICE_PROP_0,
+  SERVICE_PROP_ID,
+  SERVICE_PROP_MAX_STATE_SIZE,
+  SERVICE_PROP_CONNECTION,
+  SERVICE_PROP_ALLOWED_UIDS,
+  SERVICE_PROP_STATE_VERSION,
+  SERVICE_PROP_MIN_STATE_VERSION,
+  SERVICE_PROP_COMPRESS,
+  SERVICE_PROP_MAX_UNCOMPRESSED_SIZE,
+  SERVICE_PROP_INCOMING,
+  SERVICE_PROP_INCOMING_TIMEOUT_MSEC,
+  SERVICE_PROP_HELPER_TYPE,
+  SERVICE_N_PROPS
+} VmstateServiceProperty;
+
 /* vmstate-service.c */
 VmstateServicePrivate *_vmstate_service_get_private (VmstateService *self);
-/* Notifies VmstateService:connection. */
-void     _vmstate_service_notify_connection (VmstateService *self);
+void     _vmstate_service_notify      (VmstateService         *self,
+                                       VmstateServiceProperty  prop);
+/* Sets *@field to @value and notifies @prop, if that changes it. */
+void     _vmstate_service_set_uint    (VmstateService         *self,
+                                       guint                  *field,
+                                       guint                   value,
+                                       VmstateServiceProperty  prop);
 /* Emits VmstateService::loaded. */
-void     _vmstate_service_emit_loaded       (VmstateService *self);
-
-/* vmstate-service-dbus.c: the public functions of the same names, once
- * their arguments are checked */
-gboolean _vmstate_service_export        (VmstateService   *self,
-                                         GDBusConnection  *connection,
-                                         GError          **error);
-/* Takes over @export_task (its source tag and flags set by the caller). */
-void     _vmstate_service_export_async  (VmstateService   *self,
-                                         GDBusConnection  *connection,
-                                         GTask            *export_task);
-void     _vmstate_service_unexport      (VmstateService   *self);
+void     _vmstate_service_emit_loaded (VmstateService         *self);
 /* The unique name of the service on its bus, for messages. */
-const char *_vmstate_service_bus_name   (VmstateService   *self);
+const char *_vmstate_service_bus_name (VmstateService         *self);
+/* Logs "helper 'ID'" and the message (@format goes on from the Id, as
+ * in ": ..."), with the Id as the field VMSTATE_HELPER_ID (a journal
+ * match) and @field=@value unless @field is %NULL. */
+void     _vmstate_service_log         (VmstateService         *self,
+                                       GLogLevelFlags          level,
+                                       const char             *field,
+                                       const char             *value,
+                                       const char             *format,
+                                       ...) G_GNUC_PRINTF (5, 6);
 
-/* vmstate-service-run.c */
-/* Installs the runtime's properties (ids from @first_prop_id on) and
- * signals; called by vmstate_service_class_init(). */
-void     _vmstate_service_run_class_init   (VmstateServiceClass *klass,
-                                            guint                first_prop_id);
-/* @prop_id counts from 0 at the runtime's first property; FALSE if it is
- * not one of them. */
-gboolean _vmstate_service_run_get_property (VmstateService      *self,
-                                            guint                prop_id,
-                                            GValue              *value);
-gboolean _vmstate_service_run_set_property (VmstateService      *self,
-                                            guint                prop_id,
-                                            const GValue        *value);
+/* vmstate-service-vfuncs.c: installs the default vfuncs. */
+void     _vmstate_service_class_init_vfuncs (VmstateServiceClass *klass);
+
+/* vmstate-service-calls.c: answering Save and Load */
+extern const GDBusInterfaceVTable _vmstate_service_vtable;
+/* From export to unexport, on a message bus: a peer that leaves the
+ * bus has its calls cancelled and its uid forgotten. */
+void     _vmstate_service_watch_peers   (VmstateService  *self);
+void     _vmstate_service_unwatch_peers (VmstateService  *self,
+                                         GDBusConnection *connection);
+/* On unexport: empties the uid cache, answers the calls still waiting
+ * for their caller's uid, and cancels every call. */
+void     _vmstate_service_cancel_calls  (VmstateService  *self);
+
+/* vmstate-service-envelope.c */
+GBytes  *_vmstate_service_wrap_state   (VmstateService  *self,
+                                        GBytes          *raw,
+                                        GError         **error);
+GBytes  *_vmstate_service_unwrap_state (VmstateService  *self,
+                                        GBytes          *wrapped,
+                                        guint           *version,
+                                        GError         **error);
+
+/* vmstate-service-run.c: makes the runtime's properties, in
+ * @properties, and its signals; called by vmstate_service_class_init(). */
+void     _vmstate_service_run_class_init (VmstateServiceClass  *klass,
+                                          GParamSpec          **properties);
 
 G_END_DECLS

@@ -1,25 +1,21 @@
 /* vmstate-service-run.c: the helper runtime, vmstate_service_run()
  *
+ * Its properties and signals, and the run itself, top to bottom:
+ *
+ *   vmstate_service_run     parse the command line (vmstate-run-options.c),
+ *                           ::handle-options, check the Id and address
+ *     -> serve              watch signals and the parent
+ *                           (vmstate-run-process.c), connect, export,
+ *                           READY=1, wait for an incoming state,
+ *                           ::ready, run the main loop
+ *     -> leave              undo all that, whatever the way out
+ *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 
 #include "config.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <signal.h>
-#include <stddef.h>
-#include <stdio.h>
-#include <string.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <unistd.h>
-
-#include <glib-unix.h>
-
-#include "vmstate-service.h"
-#include "vmstate-service-private.h"
+#include "vmstate-run-private.h"
 #include "vmstate-util-private.h"
 
 #define DEFAULT_HELPER_TYPE           "vmstate-helper"
@@ -27,70 +23,14 @@
  * minutes for a large guest. */
 #define DEFAULT_INCOMING_TIMEOUT_MSEC (5 * 60 * 1000)
 
-/* What every helper run by vmstate_service_run() can do. */
-static const char * const builtin_features[] = {
-  "dbus-address", "migrate", "exit-with-parent", "notify-socket", NULL
-};
-
-/* An option added with vmstate_service_add_main_option(). */
-typedef struct
-{
-  char        *long_name;
-  char         short_name;
-  GOptionFlags flags;
-  GOptionArg   arg;
-  char        *description;
-  char        *arg_description;
-} MainOption;
-
-/* The runtime's data, on the service as qdata. */
-typedef struct
-{
-  char          *helper_type;
-  GPtrArray     *features;      /* char *, the helper's own */
-  GPtrArray     *groups;        /* GOptionGroup * */
-  GPtrArray     *main_options;  /* MainOption * */
-  GVariantDict  *options;       /* the parsed main options, once parsed */
-  gboolean       incoming;
-  guint          incoming_timeout_msec;
-
-  /* while vmstate_service_run() runs */
-  gboolean       running;
-  gboolean       quitting;
-  int            exit_status;
-  GMainLoop     *loop;
-  pid_t          parent_pid;    /* 0 without --exit-with-parent */
-  GSource       *incoming_timeout;
-  gulong         loaded_id;
-} RunData;
-
-enum {
-  PROP_RUN_INCOMING,
-  PROP_RUN_INCOMING_TIMEOUT_MSEC,
-  PROP_RUN_HELPER_TYPE,
-  N_RUN_PROPS
-};
-
 enum {
   SIGNAL_HANDLE_OPTIONS,
   SIGNAL_READY,
   N_RUN_SIGNALS
 };
 
-static GParamSpec *run_properties[N_RUN_PROPS];
 static guint run_signals[N_RUN_SIGNALS];
 static GQuark run_data_quark;
-
-static void
-main_option_free (gpointer data)
-{
-  MainOption *option = data;
-
-  g_free (option->long_name);
-  g_free (option->description);
-  g_free (option->arg_description);
-  g_free (option);
-}
 
 static void
 run_data_free (gpointer data)
@@ -105,8 +45,8 @@ run_data_free (gpointer data)
   g_free (run);
 }
 
-static RunData *
-run_data_get (VmstateService *self)
+RunData *
+_vmstate_run_data_get (VmstateService *self)
 {
   RunData *run = g_object_get_qdata (G_OBJECT (self), run_data_quark);
 
@@ -116,38 +56,11 @@ run_data_get (VmstateService *self)
       run->helper_type = g_strdup (DEFAULT_HELPER_TYPE);
       run->features = g_ptr_array_new_with_free_func (g_free);
       run->groups = g_ptr_array_new_with_free_func ((GDestroyNotify) g_option_group_unref);
-      run->main_options = g_ptr_array_new_with_free_func (main_option_free);
+      run->main_options = g_ptr_array_new_with_free_func (_vmstate_run_main_option_free);
       run->incoming_timeout_msec = DEFAULT_INCOMING_TIMEOUT_MSEC;
       g_object_set_qdata_full (G_OBJECT (self), run_data_quark, run, run_data_free);
     }
   return run;
-}
-
-/* Logs through GLib's structured logging, with the helper's Id both in
- * the message and as the VMSTATE_HELPER_ID field (a journal match). */
-static void
-run_log (VmstateService *self,
-         GLogLevelFlags  level,
-         const char     *format,
-         ...) G_GNUC_PRINTF (3, 4);
-
-static void
-run_log (VmstateService *self,
-         GLogLevelFlags  level,
-         const char     *format,
-         ...)
-{
-  const char *id = vmstate_service_get_id (self);
-  g_autofree char *message = NULL;
-  va_list ap;
-
-  va_start (ap, format);
-  message = g_strdup_vprintf (format, ap);
-  va_end (ap);
-
-  g_log_structured (G_LOG_DOMAIN, level,
-                    "VMSTATE_HELPER_ID", id ? id : "",
-                    "MESSAGE", "helper '%s': %s", id ? id : "", message);
 }
 
 static gboolean
@@ -163,11 +76,9 @@ handle_options_accumulator (GSignalInvocationHint *hint,
 }
 
 void
-_vmstate_service_run_class_init (VmstateServiceClass *klass,
-                                 guint                first_prop_id)
+_vmstate_service_run_class_init (VmstateServiceClass  *klass,
+                                 GParamSpec          **properties)
 {
-  GObjectClass *object_class = G_OBJECT_CLASS (klass);
-
   run_data_quark = g_quark_from_static_string ("vmstate-service-run");
 
   /**
@@ -182,7 +93,7 @@ _vmstate_service_run_class_init (VmstateServiceClass *klass,
    *
    * Since: 1.0
    */
-  run_properties[PROP_RUN_INCOMING] =
+  properties[SERVICE_PROP_INCOMING] =
     g_param_spec_boolean ("incoming", NULL, NULL, FALSE,
                           G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY |
                           G_PARAM_STATIC_STRINGS);
@@ -199,7 +110,7 @@ _vmstate_service_run_class_init (VmstateServiceClass *klass,
    *
    * Since: 1.0
    */
-  run_properties[PROP_RUN_INCOMING_TIMEOUT_MSEC] =
+  properties[SERVICE_PROP_INCOMING_TIMEOUT_MSEC] =
     g_param_spec_uint ("incoming-timeout-msec", NULL, NULL,
                        0, G_MAXUINT, DEFAULT_INCOMING_TIMEOUT_MSEC,
                        G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY |
@@ -214,13 +125,10 @@ _vmstate_service_run_class_init (VmstateServiceClass *klass,
    *
    * Since: 1.0
    */
-  run_properties[PROP_RUN_HELPER_TYPE] =
+  properties[SERVICE_PROP_HELPER_TYPE] =
     g_param_spec_string ("helper-type", NULL, NULL, DEFAULT_HELPER_TYPE,
                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY |
                          G_PARAM_STATIC_STRINGS);
-
-  for (guint i = 0; i < N_RUN_PROPS; i++)
-    g_object_class_install_property (object_class, first_prop_id + i, run_properties[i]);
 
   /**
    * VmstateService::handle-options:
@@ -271,45 +179,6 @@ _vmstate_service_run_class_init (VmstateServiceClass *klass,
                   G_TYPE_NONE, 0);
 }
 
-gboolean
-_vmstate_service_run_get_property (VmstateService *self,
-                                   guint           prop_id,
-                                   GValue         *value)
-{
-  switch (prop_id)
-    {
-    case PROP_RUN_INCOMING:
-      g_value_set_boolean (value, vmstate_service_get_incoming (self));
-      return TRUE;
-    case PROP_RUN_INCOMING_TIMEOUT_MSEC:
-      g_value_set_uint (value, vmstate_service_get_incoming_timeout_msec (self));
-      return TRUE;
-    case PROP_RUN_HELPER_TYPE:
-      g_value_set_string (value, vmstate_service_get_helper_type (self));
-      return TRUE;
-    default:
-      return FALSE;
-    }
-}
-
-gboolean
-_vmstate_service_run_set_property (VmstateService *self,
-                                   guint           prop_id,
-                                   const GValue   *value)
-{
-  switch (prop_id)
-    {
-    case PROP_RUN_INCOMING_TIMEOUT_MSEC:
-      vmstate_service_set_incoming_timeout_msec (self, g_value_get_uint (value));
-      return TRUE;
-    case PROP_RUN_HELPER_TYPE:
-      vmstate_service_set_helper_type (self, g_value_get_string (value));
-      return TRUE;
-    default:
-      return FALSE;
-    }
-}
-
 /**
  * vmstate_service_get_incoming: (get-property incoming)
  * @self: a #VmstateService
@@ -326,19 +195,19 @@ vmstate_service_get_incoming (VmstateService *self)
 {
   g_return_val_if_fail (VMSTATE_IS_SERVICE (self), FALSE);
 
-  return run_data_get (self)->incoming;
+  return _vmstate_run_data_get (self)->incoming;
 }
 
 static void
 set_incoming (VmstateService *self,
               gboolean        incoming)
 {
-  RunData *run = run_data_get (self);
+  RunData *run = _vmstate_run_data_get (self);
 
   if (run->incoming == incoming)
     return;
   run->incoming = incoming;
-  g_object_notify_by_pspec (G_OBJECT (self), run_properties[PROP_RUN_INCOMING]);
+  _vmstate_service_notify (self, SERVICE_PROP_INCOMING);
 }
 
 /**
@@ -356,7 +225,7 @@ vmstate_service_get_incoming_timeout_msec (VmstateService *self)
 {
   g_return_val_if_fail (VMSTATE_IS_SERVICE (self), 0);
 
-  return run_data_get (self)->incoming_timeout_msec;
+  return _vmstate_run_data_get (self)->incoming_timeout_msec;
 }
 
 /**
@@ -377,11 +246,9 @@ vmstate_service_set_incoming_timeout_msec (VmstateService *self,
 
   g_return_if_fail (VMSTATE_IS_SERVICE (self));
 
-  run = run_data_get (self);
-  if (run->incoming_timeout_msec == timeout_msec)
-    return;
-  run->incoming_timeout_msec = timeout_msec;
-  g_object_notify_by_pspec (G_OBJECT (self), run_properties[PROP_RUN_INCOMING_TIMEOUT_MSEC]);
+  run = _vmstate_run_data_get (self);
+  _vmstate_service_set_uint (self, &run->incoming_timeout_msec, timeout_msec,
+                             SERVICE_PROP_INCOMING_TIMEOUT_MSEC);
 }
 
 /**
@@ -399,7 +266,7 @@ vmstate_service_get_helper_type (VmstateService *self)
 {
   g_return_val_if_fail (VMSTATE_IS_SERVICE (self), NULL);
 
-  return run_data_get (self)->helper_type;
+  return _vmstate_run_data_get (self)->helper_type;
 }
 
 /**
@@ -421,173 +288,14 @@ vmstate_service_set_helper_type (VmstateService *self,
   g_return_if_fail (VMSTATE_IS_SERVICE (self));
   g_return_if_fail (helper_type == NULL || g_utf8_validate (helper_type, -1, NULL));
 
-  run = run_data_get (self);
+  run = _vmstate_run_data_get (self);
   if (helper_type == NULL)
     helper_type = DEFAULT_HELPER_TYPE;
   if (g_strcmp0 (run->helper_type, helper_type) == 0)
     return;
   g_free (run->helper_type);
   run->helper_type = g_strdup (helper_type);
-  g_object_notify_by_pspec (G_OBJECT (self), run_properties[PROP_RUN_HELPER_TYPE]);
-}
-
-static gboolean
-has_feature (RunData    *run,
-             const char *feature)
-{
-  return g_strv_contains (builtin_features, feature) ||
-         g_ptr_array_find_with_equal_func (run->features, feature, g_str_equal, NULL);
-}
-
-/**
- * vmstate_service_add_feature:
- * @self: a #VmstateService
- * @feature: a feature name, such as `ipv4`
- *
- * Adds @feature to those `--print-capabilities` prints. Every helper run
- * by [method@Vmstate.Service.run] has `dbus-address`, `migrate`,
- * `exit-with-parent` and `notify-socket`; a helper adds what it does
- * itself (libvirt knows `ipv4 ipv6 tftp dbus-p2p restrict` besides).
- * Adding a feature twice adds it once.
- *
- * Since: 1.0
- */
-void
-vmstate_service_add_feature (VmstateService *self,
-                             const char     *feature)
-{
-  RunData *run;
-
-  g_return_if_fail (VMSTATE_IS_SERVICE (self));
-  g_return_if_fail (feature != NULL && *feature != '\0');
-  g_return_if_fail (g_utf8_validate (feature, -1, NULL));
-
-  run = run_data_get (self);
-  if (!has_feature (run, feature))
-    g_ptr_array_add (run->features, g_strdup (feature));
-}
-
-/**
- * vmstate_service_dup_features:
- * @self: a #VmstateService
- *
- * Gets the features `--print-capabilities` prints: the runtime's, then
- * those added with [method@Vmstate.Service.add_feature].
- *
- * Returns: (transfer full) (array zero-terminated=1): the features
- *
- * Since: 1.0
- */
-char **
-vmstate_service_dup_features (VmstateService *self)
-{
-  g_autoptr(GStrvBuilder) builder = NULL;
-  RunData *run;
-
-  g_return_val_if_fail (VMSTATE_IS_SERVICE (self), NULL);
-
-  run = run_data_get (self);
-  builder = g_strv_builder_new ();
-  g_strv_builder_addv (builder, (const char **) builtin_features);
-  for (guint i = 0; i < run->features->len; i++)
-    g_strv_builder_add (builder, g_ptr_array_index (run->features, i));
-  return g_strv_builder_end (builder);
-}
-
-/**
- * vmstate_service_add_option_group:
- * @self: a #VmstateService
- * @group: (transfer full): a #GOptionGroup
- *
- * Adds the helper's own options to those [method@Vmstate.Service.run]
- * parses, as g_application_add_option_group() does: they are parsed
- * into @group's variables (or through its callbacks) before the service
- * touches the bus. For C and Vala; from languages that cannot point at
- * variables, use [method@Vmstate.Service.add_main_option].
- *
- * Since: 1.0
- */
-void
-vmstate_service_add_option_group (VmstateService *self,
-                                  GOptionGroup   *group)
-{
-  g_return_if_fail (VMSTATE_IS_SERVICE (self));
-  g_return_if_fail (group != NULL);
-
-  g_ptr_array_add (run_data_get (self)->groups, group);
-}
-
-/**
- * vmstate_service_add_main_option:
- * @self: a #VmstateService
- * @long_name: the option's long name, without the leading `--`
- * @short_name: its one-letter name, or 0
- * @flags: #GOptionFlags
- * @arg: the kind of value: %G_OPTION_ARG_NONE, %G_OPTION_ARG_STRING,
- *   %G_OPTION_ARG_FILENAME, %G_OPTION_ARG_INT, %G_OPTION_ARG_INT64,
- *   %G_OPTION_ARG_DOUBLE, %G_OPTION_ARG_STRING_ARRAY or
- *   %G_OPTION_ARG_FILENAME_ARRAY
- * @description: the option's line in `--help`
- * @arg_description: (nullable): the name of its value in `--help`
- *
- * Adds an option of the helper's own to those
- * [method@Vmstate.Service.run] parses, as
- * g_application_add_main_option() does. Once the command line is parsed,
- * the options given are in [method@Vmstate.Service.get_options] under
- * their long name: `b` (%TRUE) for %G_OPTION_ARG_NONE, `s`, `ay`
- * (a bytestring), `i`, `x`, `d`, `as` or `aay`.
- *
- * Since: 1.0
- */
-void
-vmstate_service_add_main_option (VmstateService *self,
-                                 const char     *long_name,
-                                 char            short_name,
-                                 GOptionFlags    flags,
-                                 GOptionArg      arg,
-                                 const char     *description,
-                                 const char     *arg_description)
-{
-  MainOption *option;
-
-  g_return_if_fail (VMSTATE_IS_SERVICE (self));
-  g_return_if_fail (long_name != NULL && *long_name != '\0');
-  g_return_if_fail (g_ascii_isalpha (short_name) || short_name == 0);
-  g_return_if_fail (arg == G_OPTION_ARG_NONE || arg == G_OPTION_ARG_STRING ||
-                    arg == G_OPTION_ARG_FILENAME || arg == G_OPTION_ARG_INT ||
-                    arg == G_OPTION_ARG_INT64 || arg == G_OPTION_ARG_DOUBLE ||
-                    arg == G_OPTION_ARG_STRING_ARRAY || arg == G_OPTION_ARG_FILENAME_ARRAY);
-
-  option = g_new0 (MainOption, 1);
-  option->long_name = g_strdup (long_name);
-  option->short_name = short_name;
-  option->flags = flags;
-  option->arg = arg;
-  option->description = g_strdup (description);
-  option->arg_description = g_strdup (arg_description);
-  g_ptr_array_add (run_data_get (self)->main_options, option);
-}
-
-/**
- * vmstate_service_get_options:
- * @self: a #VmstateService
- *
- * Gets the options added with [method@Vmstate.Service.add_main_option]
- * that the command line gave, keyed by long name, once
- * [method@Vmstate.Service.run] has parsed it (from
- * [signal@Vmstate.Service::handle-options] on).
- *
- * Returns: (transfer none) (nullable): the options, or %NULL before
- *   run() parsed a command line
- *
- * Since: 1.0
- */
-GVariantDict *
-vmstate_service_get_options (VmstateService *self)
-{
-  g_return_val_if_fail (VMSTATE_IS_SERVICE (self), NULL);
-
-  return run_data_get (self)->options;
+  _vmstate_service_notify (self, SERVICE_PROP_HELPER_TYPE);
 }
 
 /**
@@ -610,7 +318,7 @@ vmstate_service_quit (VmstateService *self,
 
   g_return_if_fail (VMSTATE_IS_SERVICE (self));
 
-  run = run_data_get (self);
+  run = _vmstate_run_data_get (self);
   g_return_if_fail (run->running);
 
   if (run->quitting)
@@ -620,344 +328,12 @@ vmstate_service_quit (VmstateService *self,
   g_main_loop_quit (run->loop);
 }
 
-/* Option parsing */
-
-typedef struct
-{
-  char     *address;
-  char     *id;
-  gboolean  incoming;
-  gboolean  exit_with_parent;
-  gboolean  print_capabilities;
-} BuiltinOptions;
+/* Waiting for an incoming state (--dbus-incoming) */
 
 static void
-builtin_options_clear (BuiltinOptions *options)
+stop_waiting_incoming (VmstateService *self)
 {
-  g_free (options->address);
-  g_free (options->id);
-}
-
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (BuiltinOptions, builtin_options_clear)
-
-static MainOption *
-find_main_option (RunData    *run,
-                  const char *option_name)
-{
-  for (guint i = 0; i < run->main_options->len; i++)
-    {
-      MainOption *option = g_ptr_array_index (run->main_options, i);
-
-      if (g_str_has_prefix (option_name, "--") ?
-          strcmp (option_name + 2, option->long_name) == 0 :
-          option_name[0] == '-' && option_name[1] == option->short_name && option_name[2] == '\0')
-        return option;
-    }
-  return NULL;
-}
-
-/* Appends @item to the array under @key in @dict. */
-static void
-dict_append (GVariantDict       *dict,
-             const char         *key,
-             const GVariantType *array_type,
-             GVariant           *item)
-{
-  g_autoptr(GVariant) old = g_variant_dict_lookup_value (dict, key, array_type);
-  GVariantBuilder builder;
-
-  g_variant_builder_init (&builder, array_type);
-  if (old != NULL)
-    {
-      GVariantIter iter;
-      GVariant *child;
-
-      g_variant_iter_init (&iter, old);
-      while ((child = g_variant_iter_next_value (&iter)) != NULL)
-        {
-          g_variant_builder_add_value (&builder, child);
-          g_variant_unref (child);
-        }
-    }
-  g_variant_builder_add_value (&builder, item);
-  g_variant_dict_insert_value (dict, key, g_variant_builder_end (&builder));
-}
-
-static gboolean
-on_main_option (const char  *option_name,
-                const char  *value,
-                gpointer     data,
-                GError     **error)
-{
-  RunData *run = data;
-  MainOption *option = find_main_option (run, option_name);
-  const char *key;
-
-  g_return_val_if_fail (option != NULL, FALSE);
-  key = option->long_name;
-
-  switch (option->arg)
-    {
-    case G_OPTION_ARG_NONE:
-      g_variant_dict_insert (run->options, key, "b", TRUE);
-      break;
-    case G_OPTION_ARG_STRING:
-      g_variant_dict_insert (run->options, key, "s", value);
-      break;
-    case G_OPTION_ARG_FILENAME:
-      g_variant_dict_insert (run->options, key, "^ay", value);
-      break;
-    case G_OPTION_ARG_STRING_ARRAY:
-      dict_append (run->options, key, G_VARIANT_TYPE ("as"), g_variant_new_string (value));
-      break;
-    case G_OPTION_ARG_FILENAME_ARRAY:
-      dict_append (run->options, key, G_VARIANT_TYPE ("aay"), g_variant_new_bytestring (value));
-      break;
-    case G_OPTION_ARG_INT:
-    case G_OPTION_ARG_INT64:
-      {
-        gboolean is_int = option->arg == G_OPTION_ARG_INT;
-        gint64 number;
-
-        if (!g_ascii_string_to_signed (value, 10,
-                                       is_int ? G_MININT32 : G_MININT64,
-                                       is_int ? G_MAXINT32 : G_MAXINT64,
-                                       &number, NULL))
-          {
-            g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                         "%s needs an integer, not \"%s\"", option_name, value);
-            return FALSE;
-          }
-        if (is_int)
-          g_variant_dict_insert (run->options, key, "i", (gint32) number);
-        else
-          g_variant_dict_insert (run->options, key, "x", number);
-        break;
-      }
-    case G_OPTION_ARG_DOUBLE:
-      {
-        char *end = NULL;
-        double number = g_ascii_strtod (value, &end);
-
-        if (*value == '\0' || *end != '\0')
-          {
-            g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                         "%s needs a number, not \"%s\"", option_name, value);
-            return FALSE;
-          }
-        g_variant_dict_insert (run->options, key, "d", number);
-        break;
-      }
-    case G_OPTION_ARG_CALLBACK:
-    default:
-      g_assert_not_reached ();
-    }
-  return TRUE;
-}
-
-static int
-usage_error (const char *prgname,
-             const char *message)
-{
-  g_printerr ("%s: %s\nTry \"%s --help\" for more information.\n",
-              prgname, message, prgname);
-  return 2;
-}
-
-/* Parses @args (modified); returns -1 to go on, or an exit status. */
-static int
-parse_options (VmstateService  *self,
-               RunData         *run,
-               char          ***args,
-               BuiltinOptions  *builtin)
-{
-  const GOptionEntry builtin_entries[] = {
-    { "dbus-address", 0, 0, G_OPTION_ARG_STRING, &builtin->address,
-      "Join the VM's private message bus at ADDRESS (required)", "ADDRESS" },
-    { "dbus-id", 0, 0, G_OPTION_ARG_STRING, &builtin->id,
-      "The helper's Id on the bus, instead of the one it sets itself", "ID" },
-    { "dbus-incoming", 0, 0, G_OPTION_ARG_NONE, &builtin->incoming,
-      "Start as the destination of a migration: wait for the state to Load", NULL },
-    { "exit-with-parent", 0, 0, G_OPTION_ARG_NONE, &builtin->exit_with_parent,
-      "Exit when the parent process exits", NULL },
-    { "print-capabilities", 0, 0, G_OPTION_ARG_NONE, &builtin->print_capabilities,
-      "Print the helper's type and features as JSON, and exit", NULL },
-    G_OPTION_ENTRY_NULL
-  };
-  g_autoptr(GOptionContext) context = NULL;
-  g_autoptr(GArray) entries = NULL;
-  g_autoptr(GError) error = NULL;
-  GOptionGroup *main_group;
-  const char *prgname = (*args)[0] ? (*args)[0] : "vmstate-helper";
-  g_autofree char *program = g_path_get_basename (prgname);
-
-  context = g_option_context_new (NULL);
-  g_option_context_set_summary (context,
-                                "A libvmstate helper: its state migrates with the VM "
-                                "over QEMU's dbus-vmstate.");
-  main_group = g_option_group_new (NULL, NULL, NULL, run, NULL);
-  g_option_group_add_entries (main_group, builtin_entries);
-
-  entries = g_array_new (TRUE, TRUE, sizeof (GOptionEntry));
-  for (guint i = 0; i < run->main_options->len; i++)
-    {
-      MainOption *option = g_ptr_array_index (run->main_options, i);
-      GOptionEntry entry = {
-        option->long_name, option->short_name, option->flags,
-        G_OPTION_ARG_CALLBACK, (gpointer) on_main_option,
-        option->description, option->arg_description
-      };
-
-      if (option->arg == G_OPTION_ARG_NONE)
-        entry.flags |= G_OPTION_FLAG_NO_ARG;
-      else if (option->arg == G_OPTION_ARG_FILENAME || option->arg == G_OPTION_ARG_FILENAME_ARRAY)
-        entry.flags |= G_OPTION_FLAG_FILENAME;
-      g_array_append_val (entries, entry);
-    }
-  g_option_group_add_entries (main_group, (const GOptionEntry *) entries->data);
-  g_option_context_set_main_group (context, main_group);
-  for (guint i = 0; i < run->groups->len; i++)
-    g_option_context_add_group (context, g_option_group_ref (g_ptr_array_index (run->groups, i)));
-
-  g_clear_pointer (&run->options, g_variant_dict_unref);
-  run->options = g_variant_dict_new (NULL);
-
-  if (!g_option_context_parse_strv (context, args, &error))
-    return usage_error (program, error->message);
-  if ((*args)[0] != NULL && (*args)[1] != NULL)
-    {
-      g_autofree char *message = g_strdup_printf ("unexpected argument \"%s\"", (*args)[1]);
-
-      return usage_error (program, message);
-    }
-  return -1;
-}
-
-static void
-append_json_string (GString    *out,
-                    const char *s)
-{
-  g_string_append_c (out, '"');
-  for (; *s != '\0'; s++)
-    {
-      guchar c = (guchar) *s;
-
-      if (c == '"' || c == '\\')
-        g_string_append_printf (out, "\\%c", c);
-      else if (c < 0x20)
-        g_string_append_printf (out, "\\u%04x", c);
-      else
-        g_string_append_c (out, c);
-    }
-  g_string_append_c (out, '"');
-}
-
-static int
-print_capabilities (VmstateService *self)
-{
-  g_autoptr(GString) out = g_string_new ("{\"type\": ");
-  g_auto(GStrv) features = vmstate_service_dup_features (self);
-
-  append_json_string (out, vmstate_service_get_helper_type (self));
-  g_string_append (out, ", \"features\": [");
-  for (guint i = 0; features[i] != NULL; i++)
-    {
-      if (i > 0)
-        g_string_append (out, ", ");
-      append_json_string (out, features[i]);
-    }
-  g_string_append (out, "]}\n");
-  if (fwrite (out->str, 1, out->len, stdout) != out->len || fflush (stdout) != 0)
-    return 1;
-  return 0;
-}
-
-/* sd_notify(0, "READY=1") without libsystemd: one datagram to the unix
- * socket NOTIFY_SOCKET names (a path, or '@' for an abstract name). */
-static void
-notify_ready (VmstateService *self)
-{
-  const char *path = g_getenv ("NOTIFY_SOCKET");
-  struct sockaddr_un address = { .sun_family = AF_UNIX };
-  static const char message[] = "READY=1";
-  socklen_t address_len;
-  size_t len;
-  int fd;
-
-  if (path == NULL || *path == '\0')
-    return;
-
-  len = strlen (path);
-  if ((path[0] != '/' && path[0] != '@') || len >= sizeof address.sun_path)
-    {
-      run_log (self, G_LOG_LEVEL_WARNING,
-               "NOTIFY_SOCKET=%s is not a unix socket path or abstract name; not notifying", path);
-      return;
-    }
-  memcpy (address.sun_path, path, len);
-  if (path[0] == '@')
-    address.sun_path[0] = '\0';
-  address_len = offsetof (struct sockaddr_un, sun_path) + len + (path[0] == '/' ? 1 : 0);
-
-  fd = socket (AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (fd < 0 ||
-      sendto (fd, message, sizeof message - 1, MSG_NOSIGNAL,
-              (struct sockaddr *) &address, address_len) < 0)
-    {
-      int saved_errno = errno;
-
-      run_log (self, G_LOG_LEVEL_WARNING, "cannot send READY=1 to NOTIFY_SOCKET=%s: %s",
-               path, g_strerror (saved_errno));
-    }
-  else
-    run_log (self, G_LOG_LEVEL_DEBUG, "sent READY=1 to NOTIFY_SOCKET=%s", path);
-  if (fd >= 0)
-    close (fd);
-}
-
-/* Running */
-
-typedef struct
-{
-  VmstateService *self;
-  int             signum;
-} SignalData;
-
-static gboolean
-on_signal (gpointer data)
-{
-  SignalData *signal_data = data;
-  VmstateService *self = signal_data->self;
-  RunData *run = run_data_get (self);
-
-  if (run->parent_pid != 0 && getppid () != run->parent_pid)
-    run_log (self, G_LOG_LEVEL_INFO,
-             "its parent process (pid %d) exited (--exit-with-parent); leaving the bus",
-             (int) run->parent_pid);
-  else
-    run_log (self, G_LOG_LEVEL_INFO, "%s received; leaving the bus",
-             signal_data->signum == SIGINT ? "SIGINT" : "SIGTERM");
-  vmstate_service_quit (self, 0);
-  return G_SOURCE_CONTINUE;
-}
-
-static void
-on_connection_closed (GDBusConnection *connection,
-                      gboolean         remote_peer_vanished,
-                      GError          *error,
-                      gpointer         user_data)
-{
-  VmstateService *self = user_data;
-
-  run_log (self, G_LOG_LEVEL_WARNING, "the connection to the bus closed (%s); exiting with status 1",
-           error != NULL ? error->message : "no reason given");
-  vmstate_service_quit (self, 1);
-}
-
-static void
-incoming_done (VmstateService *self)
-{
-  RunData *run = run_data_get (self);
+  RunData *run = _vmstate_run_data_get (self);
 
   g_clear_signal_handler (&run->loaded_id, self);
   if (run->incoming_timeout != NULL)
@@ -965,6 +341,13 @@ incoming_done (VmstateService *self)
       g_source_destroy (run->incoming_timeout);
       g_clear_pointer (&run->incoming_timeout, g_source_unref);
     }
+}
+
+/* The wait is over: a Load came, or the timeout passed. */
+static void
+incoming_done (VmstateService *self)
+{
+  stop_waiting_incoming (self);
   set_incoming (self, FALSE);
 }
 
@@ -972,7 +355,7 @@ static void
 on_loaded (VmstateService *self,
            gpointer        user_data)
 {
-  run_log (self, G_LOG_LEVEL_INFO, "its migrated state is loaded (--dbus-incoming)");
+  _vmstate_run_log (self, G_LOG_LEVEL_INFO, "its migrated state is loaded (--dbus-incoming)");
   incoming_done (self);
 }
 
@@ -980,75 +363,80 @@ static gboolean
 on_incoming_timeout (gpointer user_data)
 {
   VmstateService *self = user_data;
-  RunData *run = run_data_get (self);
+  RunData *run = _vmstate_run_data_get (self);
 
-  g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_WARNING,
-                    "VMSTATE_HELPER_ID", vmstate_service_get_id (self),
-                    "VMSTATE_EVENT", "incoming-timeout",
-                    "MESSAGE", "helper '%s': started with --dbus-incoming, but no Load came "
-                    "within %u ms; going on without a migrated state",
-                    vmstate_service_get_id (self), run->incoming_timeout_msec);
+  _vmstate_service_log (self, G_LOG_LEVEL_WARNING, "VMSTATE_EVENT", "incoming-timeout",
+                        ": started with --dbus-incoming, but no Load came within %u ms; "
+                        "going on without a migrated state", run->incoming_timeout_msec);
   incoming_done (self);
   return G_SOURCE_REMOVE;
 }
 
-static GSource *
-attach_signal (VmstateService *self,
-               GMainContext   *context,
-               int             signum)
+static void
+wait_incoming (VmstateService *self,
+               GMainContext   *context)
 {
-  GSource *source = g_unix_signal_source_new (signum);
-  SignalData *data = g_new0 (SignalData, 1);
+  RunData *run = _vmstate_run_data_get (self);
 
-  data->self = self;
-  data->signum = signum;
-  g_source_set_callback (source, on_signal, data, g_free);
-  g_source_attach (source, context);
-  return source;
+  run->loaded_id = g_signal_connect (self, "loaded", G_CALLBACK (on_loaded), NULL);
+  if (run->incoming_timeout_msec > 0)
+    {
+      run->incoming_timeout = g_timeout_source_new (run->incoming_timeout_msec);
+      g_source_set_callback (run->incoming_timeout, on_incoming_timeout, self, NULL);
+      g_source_attach (run->incoming_timeout, context);
+    }
 }
 
+/* Running */
+
+/* GDBusConnection::closed, connected swapped */
 static void
-source_destroy_unref (GSource *source)
+on_connection_closed (VmstateService *self,
+                      gboolean        remote_peer_vanished,
+                      GError         *error)
 {
-  g_source_destroy (source);
-  g_source_unref (source);
+  _vmstate_run_log (self, G_LOG_LEVEL_WARNING,
+                    "the connection to the bus closed (%s); exiting with status 1",
+                    error != NULL ? error->message : "no reason given");
+  vmstate_service_quit (self, 1);
+}
+
+/* Undoes what serve() did, whatever it got to; returns the exit
+ * status. */
+static int
+leave (VmstateService  *self,
+       GDBusConnection *connection,
+       gulong           closed_id)
+{
+  RunData *run = _vmstate_run_data_get (self);
+
+  stop_waiting_incoming (self);
+  if (connection != NULL)
+    {
+      g_clear_signal_handler (&closed_id, connection);
+      vmstate_service_unexport (self);
+      /* Let the bus see the name released before we are gone. */
+      if (!g_dbus_connection_is_closed (connection))
+        g_dbus_connection_flush_sync (connection, NULL, NULL);
+    }
+  _vmstate_run_unwatch_signals (self);
+  _vmstate_run_unwatch_parent (self);
+  g_clear_pointer (&run->loop, g_main_loop_unref);
+  run->running = FALSE;
+
+  _vmstate_run_log (self, G_LOG_LEVEL_INFO, "exiting with status %d", run->exit_status);
+  return run->exit_status;
 }
 
 /* Joins the bus and serves until told to stop; returns the exit status. */
-
-/* libvirt 9.0 daemonizes its slirp helper and still passes
- * --exit-with-parent: the parent is then libvirt's middle fork, which
- * called setsid() and exits at once, so exiting with it takes the helper
- * off the bus at random (a restore fails "Required VMState Id are
- * missing", about 1 in 30 with vmstate-slirp-helper and 1 in 3 with
- * Debian's libslirp-helper). A parent that leads our session and left
- * us no terminal is such a fork. */
-static gboolean
-started_by_daemonizing_fork (void)
-{
-  int tty;
-
-  if (getsid (0) != getppid ())
-    return FALSE;
-  tty = open ("/dev/tty", O_RDONLY | O_NOCTTY | O_CLOEXEC);
-  if (tty >= 0)
-    {
-      close (tty);
-      return FALSE;
-    }
-  return TRUE;
-}
-
 static int
 serve (VmstateService       *self,
-       RunData              *run,
        const BuiltinOptions *builtin)
 {
+  RunData *run = _vmstate_run_data_get (self);
   g_autoptr(GMainContext) context = g_main_context_ref_thread_default ();
   g_autoptr(GDBusConnection) connection = NULL;
   g_autoptr(GError) error = NULL;
-  g_autoptr(GSource) sigterm = NULL;
-  g_autoptr(GSource) sigint = NULL;
   gulong closed_id = 0;
 
   run->loop = g_main_loop_new (context, FALSE);
@@ -1058,22 +446,9 @@ serve (VmstateService       *self,
   run->parent_pid = 0;
 
   /* Signals first: a SIGTERM from now on is a clean exit. */
-  sigterm = attach_signal (self, context, SIGTERM);
-  sigint = attach_signal (self, context, SIGINT);
-
-  if (builtin->exit_with_parent && started_by_daemonizing_fork ())
-    run_log (self, G_LOG_LEVEL_INFO,
-             "started by a daemonizing parent (pid %d), which exits at once: "
-             "ignoring --exit-with-parent", (int) getppid ());
-  else if (builtin->exit_with_parent)
-    {
-      /* The parent's death sends SIGTERM. It must still be the parent
-       * we were started by once the request is in place. */
-      run->parent_pid = getppid ();
-      if (prctl (PR_SET_PDEATHSIG, SIGTERM) != 0)
-        run_log (self, G_LOG_LEVEL_WARNING, "cannot watch the parent process: %s",
-                 g_strerror (errno));
-    }
+  _vmstate_run_watch_signals (self, context);
+  if (builtin->exit_with_parent)
+    _vmstate_run_watch_parent (self);
 
   connection = g_dbus_connection_new_for_address_sync (builtin->address,
                                                        G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
@@ -1081,74 +456,40 @@ serve (VmstateService       *self,
                                                        NULL, NULL, &error);
   if (connection == NULL)
     {
-      run_log (self, G_LOG_LEVEL_WARNING, "cannot connect to the bus at %s: %s",
-               builtin->address, error->message);
+      _vmstate_run_log (self, G_LOG_LEVEL_WARNING, "cannot connect to the bus at %s: %s",
+                        builtin->address, error->message);
       run->exit_status = 1;
-      goto out;
+      return leave (self, NULL, 0);
     }
-  closed_id = g_signal_connect (connection, "closed", G_CALLBACK (on_connection_closed), self);
+  closed_id = g_signal_connect_swapped (connection, "closed",
+                                        G_CALLBACK (on_connection_closed), self);
 
   if (!vmstate_service_export (self, connection, &error))
     {
-      run_log (self, G_LOG_LEVEL_WARNING, "cannot join the bus at %s: %s",
-               builtin->address, error->message);
+      _vmstate_run_log (self, G_LOG_LEVEL_WARNING, "cannot join the bus at %s: %s",
+                        builtin->address, error->message);
       run->exit_status = 1;
-      goto out;
+      return leave (self, connection, closed_id);
     }
 
-  notify_ready (self);
-  run_log (self, G_LOG_LEVEL_INFO, "on the bus at %s as %s, queued for %s%s",
-           builtin->address, g_dbus_connection_get_unique_name (connection), VMSTATE_DBUS_NAME,
-           run->incoming ? "; waiting for its migrated state (--dbus-incoming)" : "");
+  _vmstate_run_notify_ready (self);
+  _vmstate_run_log (self, G_LOG_LEVEL_INFO, "on the bus at %s as %s, queued for %s%s",
+                    builtin->address, g_dbus_connection_get_unique_name (connection),
+                    VMSTATE_DBUS_NAME,
+                    run->incoming ? "; waiting for its migrated state (--dbus-incoming)" : "");
 
-  if (run->parent_pid != 0 && getppid () != run->parent_pid)
-    {
-      run_log (self, G_LOG_LEVEL_INFO,
-               "its parent process (pid %d) exited (--exit-with-parent); leaving the bus",
-               (int) run->parent_pid);
-      goto out;
-    }
+  /* It may have died before PR_SET_PDEATHSIG was in place. */
+  if (_vmstate_run_parent_exited (self))
+    return leave (self, connection, closed_id);
 
   if (run->incoming)
-    {
-      run->loaded_id = g_signal_connect (self, "loaded", G_CALLBACK (on_loaded), NULL);
-      if (run->incoming_timeout_msec > 0)
-        {
-          run->incoming_timeout = g_timeout_source_new (run->incoming_timeout_msec);
-          g_source_set_callback (run->incoming_timeout, on_incoming_timeout, self, NULL);
-          g_source_attach (run->incoming_timeout, context);
-        }
-    }
+    wait_incoming (self, context);
 
   g_signal_emit (self, run_signals[SIGNAL_READY], 0);
   if (!run->quitting)
     g_main_loop_run (run->loop);
 
-out:
-  g_clear_signal_handler (&run->loaded_id, self);
-  if (run->incoming_timeout != NULL)
-    {
-      g_source_destroy (run->incoming_timeout);
-      g_clear_pointer (&run->incoming_timeout, g_source_unref);
-    }
-  if (connection != NULL)
-    {
-      g_clear_signal_handler (&closed_id, connection);
-      vmstate_service_unexport (self);
-      /* Let the bus see the name released before we are gone. */
-      if (!g_dbus_connection_is_closed (connection))
-        g_dbus_connection_flush_sync (connection, NULL, NULL);
-    }
-  g_clear_pointer (&sigterm, source_destroy_unref);
-  g_clear_pointer (&sigint, source_destroy_unref);
-  if (run->parent_pid != 0)
-    (void) prctl (PR_SET_PDEATHSIG, 0);
-  g_clear_pointer (&run->loop, g_main_loop_unref);
-  run->running = FALSE;
-  run->parent_pid = 0;
-
-  run_log (self, G_LOG_LEVEL_INFO, "exiting with status %d", run->exit_status);
-  return run->exit_status;
+  return leave (self, connection, closed_id);
 }
 
 /**
@@ -1208,9 +549,6 @@ vmstate_service_run (VmstateService  *self,
                      char           **argv)
 {
   g_auto(BuiltinOptions) builtin = { 0 };
-  g_auto(GStrv) args = NULL;
-  g_autoptr(GError) error = NULL;
-  const char *prgname;
   RunData *run;
   int status;
 
@@ -1218,23 +556,16 @@ vmstate_service_run (VmstateService  *self,
   g_return_val_if_fail (argc >= 0, 1);
   g_return_val_if_fail (argc == 0 || argv != NULL, 1);
 
-  run = run_data_get (self);
+  run = _vmstate_run_data_get (self);
   g_return_val_if_fail (!run->running, 1);
   g_return_val_if_fail (vmstate_service_get_connection (self) == NULL, 1);
 
-  args = g_new0 (char *, MAX (argc, 1) + 1);
-  for (int i = 0; i < argc; i++)
-    args[i] = g_strdup (argv[i]);
-  if (argc == 0)
-    args[0] = g_strdup (g_get_prgname () ? g_get_prgname () : "vmstate-helper");
-  prgname = argv != NULL && argc > 0 ? argv[0] : args[0];
-
-  status = parse_options (self, run, &args, &builtin);
+  status = _vmstate_run_parse_options (self, argc, argv, &builtin);
   if (status >= 0)
     return status;
 
   if (builtin.print_capabilities)
-    return print_capabilities (self);
+    return _vmstate_run_print_capabilities (self);
 
   if (g_signal_has_handler_pending (self, run_signals[SIGNAL_HANDLE_OPTIONS], 0, TRUE))
     {
@@ -1244,32 +575,10 @@ vmstate_service_run (VmstateService  *self,
         return status;
     }
 
-  if (builtin.id != NULL)
-    vmstate_service_set_id (self, builtin.id);
-  if (vmstate_service_get_id (self) == NULL)
-    {
-      g_autofree char *program = g_path_get_basename (prgname);
-
-      return usage_error (program, "no Id: the helper sets none, and --dbus-id is not given");
-    }
-  {
-    const char *id = vmstate_service_get_id (self);
-
-    if (!_vmstate_check_id (id, strlen (id), &error))
-      {
-        g_autofree char *program = g_path_get_basename (prgname);
-        g_autofree char *message = g_strdup_printf ("invalid Id \"%s\": %s", id, error->message);
-
-        return usage_error (program, message);
-      }
-  }
-  if (builtin.address == NULL)
-    {
-      g_autofree char *program = g_path_get_basename (prgname);
-
-      return usage_error (program, "--dbus-address is required");
-    }
+  status = _vmstate_run_check_options (self, &builtin);
+  if (status >= 0)
+    return status;
 
   set_incoming (self, builtin.incoming);
-  return serve (self, run, &builtin);
+  return serve (self, &builtin);
 }

@@ -148,7 +148,6 @@
 
 #include "config.h"
 
-#include <string.h>
 #include <unistd.h>
 
 #include "vmstate-envelope-private.h"
@@ -157,28 +156,25 @@
 #include "vmstate-service-private.h"
 #include "vmstate-util-private.h"
 
-/* The instance data (VmstateServicePrivate) is in
- * vmstate-service-private.h; the D-Bus side is vmstate-service-dbus.c. */
-
-enum {
-  PROP_0,
-  PROP_ID,
-  PROP_MAX_STATE_SIZE,
-  PROP_CONNECTION,
-  PROP_ALLOWED_UIDS,
-  PROP_STATE_VERSION,
-  PROP_MIN_STATE_VERSION,
-  PROP_COMPRESS,
-  PROP_MAX_UNCOMPRESSED_SIZE,
-  N_PROPS
-};
+/* This file: the class, its properties and signals, and the accessors
+ * of the basic properties. The instance data (VmstateServicePrivate)
+ * and the property ids are in vmstate-service-private.h. The rest of
+ * VmstateService:
+ *
+ * - vmstate-service-vfuncs.c: save, load and their async forms;
+ * - vmstate-service-export.c: export, export_async, unexport;
+ * - vmstate-service-calls.c: answering Save and Load on the bus, and
+ *   who may call them;
+ * - vmstate-service-envelope.c: the envelope properties (issue 13);
+ * - vmstate-service-run.c and vmstate-run-*.c: vmstate_service_run(),
+ *   the helper runtime. */
 
 enum {
   SIGNAL_LOADED,
   N_SIGNALS
 };
 
-static GParamSpec *properties[N_PROPS];
+static GParamSpec *properties[SERVICE_N_PROPS];
 static guint signals[N_SIGNALS];
 
 G_DEFINE_TYPE_WITH_PRIVATE (VmstateService, vmstate_service, G_TYPE_OBJECT)
@@ -219,33 +215,41 @@ vmstate_service_get_property (GObject    *object,
 
   switch (prop_id)
     {
-    case PROP_ID:
+    case SERVICE_PROP_ID:
       g_value_set_string (value, priv->id);
       break;
-    case PROP_MAX_STATE_SIZE:
+    case SERVICE_PROP_MAX_STATE_SIZE:
       g_value_set_uint (value, priv->max_state_size);
       break;
-    case PROP_CONNECTION:
+    case SERVICE_PROP_CONNECTION:
       g_value_set_object (value, priv->connection);
       break;
-    case PROP_ALLOWED_UIDS:
+    case SERVICE_PROP_ALLOWED_UIDS:
       g_value_set_variant (value, priv->allowed_uids);
       break;
-    case PROP_STATE_VERSION:
+    case SERVICE_PROP_STATE_VERSION:
       g_value_set_uint (value, priv->state_version);
       break;
-    case PROP_MIN_STATE_VERSION:
+    case SERVICE_PROP_MIN_STATE_VERSION:
       g_value_set_uint (value, priv->min_state_version);
       break;
-    case PROP_COMPRESS:
+    case SERVICE_PROP_COMPRESS:
       g_value_set_boolean (value, priv->compress);
       break;
-    case PROP_MAX_UNCOMPRESSED_SIZE:
+    case SERVICE_PROP_MAX_UNCOMPRESSED_SIZE:
       g_value_set_uint (value, priv->max_uncompressed_size);
       break;
+    case SERVICE_PROP_INCOMING:
+      g_value_set_boolean (value, vmstate_service_get_incoming (self));
+      break;
+    case SERVICE_PROP_INCOMING_TIMEOUT_MSEC:
+      g_value_set_uint (value, vmstate_service_get_incoming_timeout_msec (self));
+      break;
+    case SERVICE_PROP_HELPER_TYPE:
+      g_value_set_string (value, vmstate_service_get_helper_type (self));
+      break;
     default:
-      if (!_vmstate_service_run_get_property (self, prop_id - N_PROPS, value))
-        G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
 }
 
@@ -259,30 +263,35 @@ vmstate_service_set_property (GObject      *object,
 
   switch (prop_id)
     {
-    case PROP_ID:
+    case SERVICE_PROP_ID:
       vmstate_service_set_id (self, g_value_get_string (value));
       break;
-    case PROP_MAX_STATE_SIZE:
+    case SERVICE_PROP_MAX_STATE_SIZE:
       vmstate_service_set_max_state_size (self, g_value_get_uint (value));
       break;
-    case PROP_ALLOWED_UIDS:
+    case SERVICE_PROP_ALLOWED_UIDS:
       vmstate_service_set_allowed_uids (self, g_value_get_variant (value));
       break;
-    case PROP_STATE_VERSION:
+    case SERVICE_PROP_STATE_VERSION:
       vmstate_service_set_state_version (self, g_value_get_uint (value));
       break;
-    case PROP_MIN_STATE_VERSION:
+    case SERVICE_PROP_MIN_STATE_VERSION:
       vmstate_service_set_min_state_version (self, g_value_get_uint (value));
       break;
-    case PROP_COMPRESS:
+    case SERVICE_PROP_COMPRESS:
       vmstate_service_set_compress (self, g_value_get_boolean (value));
       break;
-    case PROP_MAX_UNCOMPRESSED_SIZE:
+    case SERVICE_PROP_MAX_UNCOMPRESSED_SIZE:
       vmstate_service_set_max_uncompressed_size (self, g_value_get_uint (value));
       break;
+    case SERVICE_PROP_INCOMING_TIMEOUT_MSEC:
+      vmstate_service_set_incoming_timeout_msec (self, g_value_get_uint (value));
+      break;
+    case SERVICE_PROP_HELPER_TYPE:
+      vmstate_service_set_helper_type (self, g_value_get_string (value));
+      break;
     default:
-      if (!_vmstate_service_run_set_property (self, prop_id - N_PROPS, value))
-        G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
 }
 
@@ -293,9 +302,22 @@ _vmstate_service_get_private (VmstateService *self)
 }
 
 void
-_vmstate_service_notify_connection (VmstateService *self)
+_vmstate_service_notify (VmstateService         *self,
+                         VmstateServiceProperty  prop)
 {
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CONNECTION]);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[prop]);
+}
+
+void
+_vmstate_service_set_uint (VmstateService         *self,
+                           guint                  *field,
+                           guint                   value,
+                           VmstateServiceProperty  prop)
+{
+  if (*field == value)
+    return;
+  *field = value;
+  _vmstate_service_notify (self, prop);
 }
 
 void
@@ -304,102 +326,43 @@ _vmstate_service_emit_loaded (VmstateService *self)
   g_signal_emit (self, signals[SIGNAL_LOADED], 0);
 }
 
-static GBytes *
-vmstate_service_real_save (VmstateService  *self,
-                           GError         **error)
-{
-  g_set_error (error, VMSTATE_ERROR, VMSTATE_ERROR_NOT_SUPPORTED,
-               "%s does not implement save", G_OBJECT_TYPE_NAME (self));
-  return NULL;
-}
-
-static gboolean
-vmstate_service_real_load (VmstateService  *self,
-                           GBytes          *state,
-                           GError         **error)
-{
-  g_set_error (error, VMSTATE_ERROR, VMSTATE_ERROR_NOT_SUPPORTED,
-               "%s does not implement load", G_OBJECT_TYPE_NAME (self));
-  return FALSE;
-}
-
-/* The error for a vfunc that returned failure without an error: what a
- * language binding does when an exception escapes, and what a GJS
- * vfunc_load that forgets to return true does. */
-static GError *
-no_reason_error (VmstateService *self,
-                 const char     *vfunc)
+const char *
+_vmstate_service_bus_name (VmstateService *self)
 {
   VmstateServicePrivate *priv = vmstate_service_get_instance_private (self);
+  const char *name = NULL;
 
-  return g_error_new (VMSTATE_ERROR, VMSTATE_ERROR_HELPER_FAILED,
-                      "helper '%s' (%s): %s.%s() failed without setting an error "
-                      "(a %s that returns FALSE or nothing, such as a GJS vfunc "
-                      "that does not return true, or an exception that escaped "
-                      "a Python do_ method without the Vmstate override)",
-                      priv->id ? priv->id : "", _vmstate_service_bus_name (self),
-                      G_OBJECT_TYPE_NAME (self), vfunc, vfunc);
+  if (priv->connection != NULL)
+    name = g_dbus_connection_get_unique_name (priv->connection);
+  return name != NULL ? name : "not on a bus";
 }
 
-static void
-vmstate_service_real_save_async (VmstateService      *self,
-                                 GCancellable        *cancellable,
-                                 GAsyncReadyCallback  callback,
-                                 gpointer             user_data)
+void
+_vmstate_service_log (VmstateService *self,
+                      GLogLevelFlags  level,
+                      const char     *field,
+                      const char     *value,
+                      const char     *format,
+                      ...)
 {
-  g_autoptr(GTask) task = NULL;
-  GError *error = NULL;
-  GBytes *state;
+  VmstateServicePrivate *priv = vmstate_service_get_instance_private (self);
+  const char *id = priv->id ? priv->id : "";
+  g_autofree char *message = NULL;
+  va_list ap;
 
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, vmstate_service_real_save_async);
+  va_start (ap, format);
+  message = g_strdup_vprintf (format, ap);
+  va_end (ap);
 
-  state = vmstate_service_save (self, &error);
-  if (state != NULL)
-    g_task_return_pointer (task, state, (GDestroyNotify) g_bytes_unref);
+  if (field != NULL)
+    g_log_structured (G_LOG_DOMAIN, level,
+                      "VMSTATE_HELPER_ID", id,
+                      field, value,
+                      "MESSAGE", "helper '%s'%s", id, message);
   else
-    g_task_return_error (task, error);
-}
-
-static GBytes *
-vmstate_service_real_save_finish (VmstateService  *self,
-                                  GAsyncResult    *result,
-                                  GError         **error)
-{
-  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
-  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == vmstate_service_real_save_async, NULL);
-
-  return g_task_propagate_pointer (G_TASK (result), error);
-}
-
-static void
-vmstate_service_real_load_async (VmstateService      *self,
-                                 GBytes              *state,
-                                 GCancellable        *cancellable,
-                                 GAsyncReadyCallback  callback,
-                                 gpointer             user_data)
-{
-  g_autoptr(GTask) task = NULL;
-  GError *error = NULL;
-
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, vmstate_service_real_load_async);
-
-  if (vmstate_service_load (self, state, &error))
-    g_task_return_boolean (task, TRUE);
-  else
-    g_task_return_error (task, error);
-}
-
-static gboolean
-vmstate_service_real_load_finish (VmstateService  *self,
-                                  GAsyncResult    *result,
-                                  GError         **error)
-{
-  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
-  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == vmstate_service_real_load_async, FALSE);
-
-  return g_task_propagate_boolean (G_TASK (result), error);
+    g_log_structured (G_LOG_DOMAIN, level,
+                      "VMSTATE_HELPER_ID", id,
+                      "MESSAGE", "helper '%s'%s", id, message);
 }
 
 static void
@@ -416,12 +379,7 @@ vmstate_service_class_init (VmstateServiceClass *klass)
   object_class->get_property = vmstate_service_get_property;
   object_class->set_property = vmstate_service_set_property;
 
-  klass->save = vmstate_service_real_save;
-  klass->load = vmstate_service_real_load;
-  klass->save_async = vmstate_service_real_save_async;
-  klass->save_finish = vmstate_service_real_save_finish;
-  klass->load_async = vmstate_service_real_load_async;
-  klass->load_finish = vmstate_service_real_load_finish;
+  _vmstate_service_class_init_vfuncs (klass);
 
   /**
    * VmstateService:id: (getter get_id) (setter set_id)
@@ -434,7 +392,7 @@ vmstate_service_class_init (VmstateServiceClass *klass)
    *
    * Since: 1.0
    */
-  properties[PROP_ID] =
+  properties[SERVICE_PROP_ID] =
     g_param_spec_string ("id", NULL, NULL, NULL,
                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY |
                          G_PARAM_STATIC_STRINGS);
@@ -447,7 +405,7 @@ vmstate_service_class_init (VmstateServiceClass *klass)
    *
    * Since: 1.0
    */
-  properties[PROP_MAX_STATE_SIZE] =
+  properties[SERVICE_PROP_MAX_STATE_SIZE] =
     g_param_spec_uint ("max-state-size", NULL, NULL,
                        0, VMSTATE_MAX_MAX_STATE_SIZE, VMSTATE_DEFAULT_MAX_STATE_SIZE,
                        G_PARAM_READWRITE | G_PARAM_CONSTRUCT |
@@ -461,7 +419,7 @@ vmstate_service_class_init (VmstateServiceClass *klass)
    *
    * Since: 1.0
    */
-  properties[PROP_CONNECTION] =
+  properties[SERVICE_PROP_CONNECTION] =
     g_param_spec_object ("connection", NULL, NULL, G_TYPE_DBUS_CONNECTION,
                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY |
                          G_PARAM_STATIC_STRINGS);
@@ -478,7 +436,7 @@ vmstate_service_class_init (VmstateServiceClass *klass)
    *
    * Since: 1.0
    */
-  properties[PROP_ALLOWED_UIDS] =
+  properties[SERVICE_PROP_ALLOWED_UIDS] =
     g_param_spec_variant ("allowed-uids", NULL, NULL,
                           G_VARIANT_TYPE ("au"), NULL,
                           G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY |
@@ -514,7 +472,7 @@ vmstate_service_class_init (VmstateServiceClass *klass)
    *
    * Since: 1.0
    */
-  properties[PROP_STATE_VERSION] =
+  properties[SERVICE_PROP_STATE_VERSION] =
     g_param_spec_uint ("state-version", NULL, NULL, 0, G_MAXUINT32, 0,
                        G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY |
                        G_PARAM_STATIC_STRINGS);
@@ -532,7 +490,7 @@ vmstate_service_class_init (VmstateServiceClass *klass)
    *
    * Since: 1.0
    */
-  properties[PROP_MIN_STATE_VERSION] =
+  properties[SERVICE_PROP_MIN_STATE_VERSION] =
     g_param_spec_uint ("min-state-version", NULL, NULL, 0, G_MAXUINT32, 1,
                        G_PARAM_READWRITE | G_PARAM_CONSTRUCT |
                        G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
@@ -549,7 +507,7 @@ vmstate_service_class_init (VmstateServiceClass *klass)
    *
    * Since: 1.0
    */
-  properties[PROP_COMPRESS] =
+  properties[SERVICE_PROP_COMPRESS] =
     g_param_spec_boolean ("compress", NULL, NULL, FALSE,
                           G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY |
                           G_PARAM_STATIC_STRINGS);
@@ -568,14 +526,14 @@ vmstate_service_class_init (VmstateServiceClass *klass)
    *
    * Since: 1.0
    */
-  properties[PROP_MAX_UNCOMPRESSED_SIZE] =
+  properties[SERVICE_PROP_MAX_UNCOMPRESSED_SIZE] =
     g_param_spec_uint ("max-uncompressed-size", NULL, NULL,
                        0, G_MAXUINT32, VMSTATE_DEFAULT_MAX_UNCOMPRESSED_SIZE,
                        G_PARAM_READWRITE | G_PARAM_CONSTRUCT |
                        G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
-  g_object_class_install_properties (object_class, N_PROPS, properties);
-  _vmstate_service_run_class_init (klass, N_PROPS);
+  _vmstate_service_run_class_init (klass, properties);
+  g_object_class_install_properties (object_class, SERVICE_N_PROPS, properties);
 
   /**
    * VmstateService::loaded:
@@ -684,7 +642,7 @@ vmstate_service_set_id (VmstateService *self,
     return;
   g_free (priv->id);
   priv->id = g_strdup (id);
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ID]);
+  _vmstate_service_notify (self, SERVICE_PROP_ID);
 }
 
 /**
@@ -727,10 +685,8 @@ vmstate_service_set_max_state_size (VmstateService *self,
   g_return_if_fail (max_state_size <= VMSTATE_MAX_MAX_STATE_SIZE);
 
   priv = vmstate_service_get_instance_private (self);
-  if (priv->max_state_size == max_state_size)
-    return;
-  priv->max_state_size = max_state_size;
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MAX_STATE_SIZE]);
+  _vmstate_service_set_uint (self, &priv->max_state_size, max_state_size,
+                             SERVICE_PROP_MAX_STATE_SIZE);
 }
 
 /**
@@ -822,703 +778,5 @@ vmstate_service_set_allowed_uids (VmstateService *self,
     priv->allowed_uids = g_variant_ref_sink (uids);
 
   if (!g_variant_equal (old, priv->allowed_uids))
-    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ALLOWED_UIDS]);
-}
-
-/**
- * vmstate_service_export:
- * @self: a #VmstateService
- * @connection: a connection to the VM's private message bus
- * @error: return location for a #GError
- *
- * Exports the service on @connection: registers `/org/qemu/VMState1`
- * and requests the bus name `org.qemu.VMState1` with queueing allowed.
- * When this returns %TRUE the name request has been answered, so a
- * collector listing the bus from then on sees this helper. This blocks
- * until the bus daemon answers; [method@Vmstate.Service.export_async]
- * does not.
- *
- * The service then keeps itself alive until
- * [method@Vmstate.Service.unexport] or until @connection closes, and
- * answers calls in the thread-default main context of the caller.
- *
- * One service can be exported per connection. On a peer-to-peer
- * connection (not to a message bus) only the object is registered. If
- * the connection already owns the name (something else on it asked for
- * it), the service uses it and leaves it to its owner when unexported.
- *
- * Returns: %TRUE on success; %FALSE with @error set, to
- *   %VMSTATE_ERROR_INVALID_ID if the Id is not valid, to
- *   %VMSTATE_ERROR_EXPORTED if the service is already exported or the
- *   object path is taken on @connection, or to %VMSTATE_ERROR_FAILED if
- *   the bus did not queue the name
- *
- * Since: 1.0
- */
-gboolean
-vmstate_service_export (VmstateService   *self,
-                        GDBusConnection  *connection,
-                        GError          **error)
-{
-  g_return_val_if_fail (VMSTATE_IS_SERVICE (self), FALSE);
-  g_return_val_if_fail (G_IS_DBUS_CONNECTION (connection), FALSE);
-  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
-
-  return _vmstate_service_export (self, connection, error);
-}
-
-/**
- * vmstate_service_export_async:
- * @self: a #VmstateService
- * @connection: a connection to the VM's private message bus
- * @cancellable: (nullable): a #GCancellable
- * @callback: (scope async): called when the service is exported
- * @user_data: data for @callback
- *
- * Exports the service on @connection without blocking; see
- * [method@Vmstate.Service.export]. The object is registered at once;
- * @callback is called when the bus daemon has answered the name request,
- * in the thread-default main context of the caller. Cancelling
- * @cancellable unexports the service again, and so does a failure.
- *
- * Since: 1.0
- */
-void
-vmstate_service_export_async (VmstateService      *self,
-                              GDBusConnection     *connection,
-                              GCancellable        *cancellable,
-                              GAsyncReadyCallback  callback,
-                              gpointer             user_data)
-{
-  g_autoptr(GTask) task = NULL;
-
-  g_return_if_fail (VMSTATE_IS_SERVICE (self));
-  g_return_if_fail (G_IS_DBUS_CONNECTION (connection));
-  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
-
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, vmstate_service_export_async);
-  /* The outcome is decided in on_request_name (vmstate-service-dbus.c),
-   * not by the cancellable alone: a name the bus gave us must be given
-   * back first. */
-  g_task_set_check_cancellable (task, FALSE);
-  _vmstate_service_export_async (self, connection, g_steal_pointer (&task));
-}
-
-/**
- * vmstate_service_export_finish:
- * @self: a #VmstateService
- * @result: the #GAsyncResult given to the callback
- * @error: return location for a #GError
- *
- * Finishes [method@Vmstate.Service.export_async].
- *
- * Returns: %TRUE if the service is exported; %FALSE with @error set, as
- *   for [method@Vmstate.Service.export], or to %G_IO_ERROR_CANCELLED
- *
- * Since: 1.0
- */
-gboolean
-vmstate_service_export_finish (VmstateService  *self,
-                               GAsyncResult    *result,
-                               GError         **error)
-{
-  g_return_val_if_fail (VMSTATE_IS_SERVICE (self), FALSE);
-  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
-  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == vmstate_service_export_async, FALSE);
-  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
-
-  return g_task_propagate_boolean (G_TASK (result), error);
-}
-
-/**
- * vmstate_service_unexport:
- * @self: a #VmstateService
- *
- * Undoes [method@Vmstate.Service.export]: unregisters the object,
- * releases the bus name if the export took it, cancels the Save and Load
- * calls still being answered (their vfuncs see their #GCancellable
- * cancelled) and drops the reference the export took, which may
- * finalize the service. Does nothing if the service is not exported.
- *
- * This is the way to take a helper off the bus: dropping your own
- * references does not, since an exported service keeps itself alive. A
- * service is also unexported when its connection closes.
- *
- * Since: 1.0
- */
-void
-vmstate_service_unexport (VmstateService *self)
-{
-  g_return_if_fail (VMSTATE_IS_SERVICE (self));
-
-  _vmstate_service_unexport (self);
-}
-
-/**
- * vmstate_service_save:
- * @self: a #VmstateService
- * @error: return location for a #GError
- *
- * Gets the helper's state: the bytes its `Save` D-Bus method answers.
- *
- * This is the virtual function a helper implements: `save` in C and
- * Vala, `do_save` in Python, `vfunc_save` in GJS. The service calls it
- * (through the default [vfunc@Vmstate.Service.save_async]) for every
- * `Save` call from an allowed peer, on the source of a migration. QEMU
- * calls `Save` while the VM is stopped, so every millisecond spent here
- * is downtime.
- *
- * What it must do: return the helper's whole state as a new #GBytes, in a
- * form that [vfunc@Vmstate.Service.load] on the destination (perhaps a
- * newer version of the helper) can restore, and change nothing. The
- * helper keeps running after `Save`, and if the migration fails the VM
- * resumes on the source with this helper. Start the state with a version
- * byte: it lets a newer helper recognise an older state, and QEMU 7.2
- * cannot migrate an empty state (see [Limits](limits.html)).
- *
- * Where it runs: in the thread-default main context of the thread that
- * exported the service (see [method@Vmstate.Service.export]), which must
- * be running for the helper to answer. The helper answers nothing else
- * until the vfunc returns: a helper whose state takes time to gather
- * implements [vfunc@Vmstate.Service.save_async] instead.
- *
- * What an error does: return %NULL with @error set, and the caller gets
- * a D-Bus error reply carrying the error's message. Its code survives the
- * bus for %VMSTATE_ERROR and for every other domain registered as a D-Bus
- * error domain (g_dbus_error_register_error_domain()), and the service
- * logs it on the helper's side too. [class@Vmstate.Collector] fails
- * the whole save with an error naming the helper, keeping a
- * %VMSTATE_ERROR code and reporting any other error as
- * %VMSTATE_ERROR_HELPER_FAILED. A vfunc that returns %NULL without
- * setting @error (what a language binding does when an exception
- * escapes) fails the `Save` too, with %VMSTATE_ERROR_HELPER_FAILED naming
- * the helper; one that returns a state and sets @error fails, with a
- * warning.
- *
- * The size limit: a state larger than
- * [property@Vmstate.Service:max-state-size] (1 MiB by default, QEMU's
- * limit) is never sent, truncated or whole: the `Save` fails with
- * %VMSTATE_ERROR_STATE_TOO_LARGE.
- *
- * Calling this method calls the vfunc, with the same checks on what it
- * returns.
- *
- * Returns: (transfer full): the state, or %NULL with @error set
- *
- * Since: 1.0
- */
-GBytes *
-vmstate_service_save (VmstateService  *self,
-                      GError         **error)
-{
-  GError *local_error = NULL;
-  GBytes *state;
-
-  g_return_val_if_fail (VMSTATE_IS_SERVICE (self), NULL);
-  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
-
-  state = VMSTATE_SERVICE_GET_CLASS (self)->save (self, &local_error);
-  if (state != NULL && local_error != NULL)
-    {
-      g_warning ("%s.save() returned a state and set an error; the error wins: %s",
-                 G_OBJECT_TYPE_NAME (self), local_error->message);
-      g_clear_pointer (&state, g_bytes_unref);
-    }
-  if (state == NULL && local_error == NULL)
-    local_error = no_reason_error (self, "save");
-  if (local_error != NULL)
-    g_propagate_error (error, local_error);
-  return state;
-}
-
-/**
- * vmstate_service_load:
- * @self: a #VmstateService
- * @state: the state to restore, as the source's save returned it
- * @error: return location for a #GError
- *
- * Restores the helper's state from the bytes of a `Load` D-Bus call.
- *
- * This is the virtual function a helper implements: `load` in C and
- * Vala, `do_load` in Python, `vfunc_load` in GJS. The service calls it
- * (through the default [vfunc@Vmstate.Service.load_async]) for every
- * `Load` call from an allowed peer, on the destination of a migration,
- * before the VM runs there.
- *
- * What it must do: check @state completely, then make it the helper's
- * state, and return %TRUE. @state is exactly what
- * [vfunc@Vmstate.Service.save] returned on the source, possibly from an
- * older version of the helper. Validate it before changing anything: a
- * failed `Load` fails the incoming migration, and the helper should be
- * left as it was. After a successful `Load` the service emits
- * [signal@Vmstate.Service::loaded].
- *
- * It must return %TRUE (`true` in GJS and Vala) to succeed. The vfunc
- * follows the GError rules: %TRUE, or %FALSE with @error set. A GJS
- * `vfunc_load` that ends without `return true` returns `undefined`, that
- * is %FALSE, and the `Load` fails; with the Python override a `do_load`
- * that simply ends has succeeded.
- *
- * Where it runs: in the thread-default main context of the thread that
- * exported the service (see [method@Vmstate.Service.export]), which must
- * be running for the helper to answer. The helper answers nothing else
- * until the vfunc returns: a helper that needs time implements
- * [vfunc@Vmstate.Service.load_async] instead.
- *
- * What an error does: the caller gets a D-Bus error reply carrying the
- * error's message, and its code survives the bus for %VMSTATE_ERROR and
- * every other domain registered as a D-Bus error domain; the service logs
- * it on the helper's side too.
- * [class@Vmstate.Collector]
- * fails the load with an error naming the helper (%VMSTATE_ERROR_HELPER_FAILED
- * unless the code was of %VMSTATE_ERROR); QEMU fails the incoming
- * migration. A vfunc that returns %FALSE without setting @error fails the
- * `Load` with %VMSTATE_ERROR_HELPER_FAILED naming the helper; one that
- * returns %TRUE and sets @error fails, with a warning.
- *
- * The size limit: a state larger than
- * [property@Vmstate.Service:max-state-size] (1 MiB by default, QEMU's
- * limit) never reaches the vfunc: the service refuses the `Load` with
- * %VMSTATE_ERROR_STATE_TOO_LARGE.
- *
- * Calling this method calls the vfunc, with the same checks on what it
- * returns.
- *
- * Returns: %TRUE on success, %FALSE with @error set
- *
- * Since: 1.0
- */
-gboolean
-vmstate_service_load (VmstateService  *self,
-                      GBytes          *state,
-                      GError         **error)
-{
-  GError *local_error = NULL;
-  gboolean ok;
-
-  g_return_val_if_fail (VMSTATE_IS_SERVICE (self), FALSE);
-  g_return_val_if_fail (state != NULL, FALSE);
-  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
-
-  ok = VMSTATE_SERVICE_GET_CLASS (self)->load (self, state, &local_error);
-  if (ok && local_error != NULL)
-    {
-      g_warning ("%s.load() returned TRUE and set an error; the error wins: %s",
-                 G_OBJECT_TYPE_NAME (self), local_error->message);
-      ok = FALSE;
-    }
-  if (!ok && local_error == NULL)
-    local_error = no_reason_error (self, "load");
-  if (local_error != NULL)
-    g_propagate_error (error, local_error);
-  return ok;
-}
-
-/**
- * vmstate_service_save_async:
- * @self: a #VmstateService
- * @cancellable: (nullable): cancelled when the caller leaves the bus or
- *   the service is unexported
- * @callback: (scope async): called when the state is ready
- * @user_data: data for @callback
- *
- * Gets the helper's state without blocking: the asynchronous form of
- * [vfunc@Vmstate.Service.save].
- *
- * The service calls this virtual function for every `Save` call from an
- * allowed peer, in the thread-default main context of the thread that
- * exported it, and answers the call from
- * [vfunc@Vmstate.Service.save_finish]. The default implementation calls
- * [vfunc@Vmstate.Service.save] and completes at once.
- *
- * A helper whose state takes time to gather (it asks a kernel, another
- * process or a worker thread) overrides this and `save_finish` together:
- * start the work, return, and call @callback later in the same main
- * context (a #GTask does all of that). Meanwhile the helper keeps
- * answering its other callers.
- *
- * @cancellable is cancelled when the caller leaves the bus (the
- * collector died or gave up) and when the service is unexported: an
- * implementation that waits should watch it and stop, since nobody will
- * read the answer. The rules of [vfunc@Vmstate.Service.save] for the
- * state and for errors apply to what `save_finish` returns, and so does
- * the limit of [property@Vmstate.Service:max-state-size] (1 MiB by
- * default).
- *
- * Since: 1.0
- */
-void
-vmstate_service_save_async (VmstateService      *self,
-                            GCancellable        *cancellable,
-                            GAsyncReadyCallback  callback,
-                            gpointer             user_data)
-{
-  g_return_if_fail (VMSTATE_IS_SERVICE (self));
-  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
-
-  VMSTATE_SERVICE_GET_CLASS (self)->save_async (self, cancellable, callback, user_data);
-}
-
-/**
- * vmstate_service_save_finish:
- * @self: a #VmstateService
- * @result: the #GAsyncResult given to the callback
- * @error: return location for a #GError
- *
- * Finishes getting the state that [vfunc@Vmstate.Service.save_async]
- * started, and returns it.
- *
- * As a virtual function, it is overridden together with `save_async`,
- * and gets the #GAsyncResult that `save_async` gave its callback. It
- * returns the state as [vfunc@Vmstate.Service.save] does: a new #GBytes
- * of at most [property@Vmstate.Service:max-state-size] bytes, or %NULL
- * with @error set, which the caller gets as a D-Bus error reply (see
- * [vfunc@Vmstate.Service.save] for what the error and the state become).
- * Returning %NULL without setting @error fails the `Save` with
- * %VMSTATE_ERROR_HELPER_FAILED naming the helper.
- *
- * Returns: (transfer full): the state, or %NULL with @error set
- *
- * Since: 1.0
- */
-GBytes *
-vmstate_service_save_finish (VmstateService  *self,
-                             GAsyncResult    *result,
-                             GError         **error)
-{
-  GError *local_error = NULL;
-  GBytes *state;
-
-  g_return_val_if_fail (VMSTATE_IS_SERVICE (self), NULL);
-  g_return_val_if_fail (G_IS_ASYNC_RESULT (result), NULL);
-  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
-
-  state = VMSTATE_SERVICE_GET_CLASS (self)->save_finish (self, result, &local_error);
-  if (state == NULL && local_error == NULL)
-    local_error = no_reason_error (self, "save_finish");
-  if (local_error != NULL)
-    {
-      g_clear_pointer (&state, g_bytes_unref);
-      g_propagate_error (error, local_error);
-    }
-  return state;
-}
-
-/**
- * vmstate_service_load_async:
- * @self: a #VmstateService
- * @state: the state to restore, as the source's save returned it
- * @cancellable: (nullable): cancelled when the caller leaves the bus or
- *   the service is unexported
- * @callback: (scope async): called when the state is restored
- * @user_data: data for @callback
- *
- * Restores the helper's state without blocking: the asynchronous form of
- * [vfunc@Vmstate.Service.load].
- *
- * The service calls this virtual function for every `Load` call from an
- * allowed peer, in the thread-default main context of the thread that
- * exported it, and answers the call from
- * [vfunc@Vmstate.Service.load_finish]. The default implementation calls
- * [vfunc@Vmstate.Service.load] and completes at once.
- *
- * A helper that needs time to apply its state overrides this and
- * `load_finish` together: start the work, return, and call @callback
- * later in the same main context (a #GTask does all of that). @state is
- * at most [property@Vmstate.Service:max-state-size] bytes: a larger
- * `Load` is refused before this is called.
- *
- * @cancellable is cancelled when the caller leaves the bus (the
- * collector died or gave up) and when the service is unexported: an
- * implementation that waits should watch it. The rules of
- * [vfunc@Vmstate.Service.load] apply to the outcome: validate before
- * changing anything, and fail with an error that the caller gets as a
- * D-Bus error reply.
- *
- * Since: 1.0
- */
-void
-vmstate_service_load_async (VmstateService      *self,
-                            GBytes              *state,
-                            GCancellable        *cancellable,
-                            GAsyncReadyCallback  callback,
-                            gpointer             user_data)
-{
-  g_return_if_fail (VMSTATE_IS_SERVICE (self));
-  g_return_if_fail (state != NULL);
-  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
-
-  VMSTATE_SERVICE_GET_CLASS (self)->load_async (self, state, cancellable, callback, user_data);
-}
-
-/**
- * vmstate_service_load_finish:
- * @self: a #VmstateService
- * @result: the #GAsyncResult given to the callback
- * @error: return location for a #GError
- *
- * Finishes restoring the state that [vfunc@Vmstate.Service.load_async]
- * started.
- *
- * As a virtual function, it is overridden together with `load_async`,
- * and gets the #GAsyncResult that `load_async` gave its callback. It
- * must return %TRUE when the state was restored (the service then answers
- * the `Load` and emits [signal@Vmstate.Service::loaded]), or %FALSE with
- * @error set, which the caller gets as a D-Bus error reply (see
- * [vfunc@Vmstate.Service.load]). %FALSE without an error fails the `Load`
- * with %VMSTATE_ERROR_HELPER_FAILED naming the helper.
- *
- * Returns: %TRUE on success, %FALSE with @error set
- *
- * Since: 1.0
- */
-gboolean
-vmstate_service_load_finish (VmstateService  *self,
-                             GAsyncResult    *result,
-                             GError         **error)
-{
-  GError *local_error = NULL;
-
-  g_return_val_if_fail (VMSTATE_IS_SERVICE (self), FALSE);
-  g_return_val_if_fail (G_IS_ASYNC_RESULT (result), FALSE);
-  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
-
-  if (VMSTATE_SERVICE_GET_CLASS (self)->load_finish (self, result, &local_error))
-    {
-      if (local_error == NULL)
-        return TRUE;
-      g_warning ("%s.load_finish() returned TRUE and set an error; the error wins: %s",
-                 G_OBJECT_TYPE_NAME (self), local_error->message);
-    }
-  if (local_error == NULL)
-    local_error = no_reason_error (self, "load_finish");
-  g_propagate_error (error, local_error);
-  return FALSE;
-}
-
-/* Envelopes (issue 13): the properties, and the version being loaded */
-
-/**
- * vmstate_service_get_state_version: (get-property state-version)
- * @self: a #VmstateService
- *
- * Gets the version of the helper's state format, 0 for a raw state.
- *
- * Returns: the state version
- *
- * Since: 1.0
- */
-guint
-vmstate_service_get_state_version (VmstateService *self)
-{
-  VmstateServicePrivate *priv;
-
-  g_return_val_if_fail (VMSTATE_IS_SERVICE (self), 0);
-
-  priv = vmstate_service_get_instance_private (self);
-  return priv->state_version;
-}
-
-/**
- * vmstate_service_set_state_version: (set-property state-version)
- * @self: a #VmstateService
- * @state_version: the version of the state format, 0 for a raw state
- *
- * Sets the version of the helper's state format: with 1 or more, states
- * travel in an envelope (see [property@Vmstate.Service:state-version]).
- *
- * Since: 1.0
- */
-void
-vmstate_service_set_state_version (VmstateService *self,
-                                   guint           state_version)
-{
-  VmstateServicePrivate *priv;
-
-  g_return_if_fail (VMSTATE_IS_SERVICE (self));
-
-  priv = vmstate_service_get_instance_private (self);
-  if (priv->state_version == state_version)
-    return;
-  priv->state_version = state_version;
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATE_VERSION]);
-}
-
-/**
- * vmstate_service_get_min_state_version: (get-property min-state-version)
- * @self: a #VmstateService
- *
- * Gets the oldest state version a Load accepts.
- *
- * Returns: the oldest accepted version
- *
- * Since: 1.0
- */
-guint
-vmstate_service_get_min_state_version (VmstateService *self)
-{
-  VmstateServicePrivate *priv;
-
-  g_return_val_if_fail (VMSTATE_IS_SERVICE (self), 0);
-
-  priv = vmstate_service_get_instance_private (self);
-  return priv->min_state_version;
-}
-
-/**
- * vmstate_service_set_min_state_version: (set-property min-state-version)
- * @self: a #VmstateService
- * @min_state_version: the oldest state version to accept; 0 also accepts
- *   raw states
- *
- * Sets the oldest state version a Load accepts (see
- * [property@Vmstate.Service:min-state-version]).
- *
- * Since: 1.0
- */
-void
-vmstate_service_set_min_state_version (VmstateService *self,
-                                       guint           min_state_version)
-{
-  VmstateServicePrivate *priv;
-
-  g_return_if_fail (VMSTATE_IS_SERVICE (self));
-
-  priv = vmstate_service_get_instance_private (self);
-  if (priv->min_state_version == min_state_version)
-    return;
-  priv->min_state_version = min_state_version;
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MIN_STATE_VERSION]);
-}
-
-/**
- * vmstate_service_get_compress: (get-property compress)
- * @self: a #VmstateService
- *
- * Gets whether Save compresses states in envelopes.
- *
- * Returns: %TRUE if Save compresses
- *
- * Since: 1.0
- */
-gboolean
-vmstate_service_get_compress (VmstateService *self)
-{
-  VmstateServicePrivate *priv;
-
-  g_return_val_if_fail (VMSTATE_IS_SERVICE (self), FALSE);
-
-  priv = vmstate_service_get_instance_private (self);
-  return priv->compress;
-}
-
-/**
- * vmstate_service_set_compress: (set-property compress)
- * @self: a #VmstateService
- * @compress: whether to compress
- *
- * Sets whether Save compresses states in envelopes with zstd (see
- * [property@Vmstate.Service:compress]).
- *
- * Since: 1.0
- */
-void
-vmstate_service_set_compress (VmstateService *self,
-                              gboolean        compress)
-{
-  VmstateServicePrivate *priv;
-
-  g_return_if_fail (VMSTATE_IS_SERVICE (self));
-
-  priv = vmstate_service_get_instance_private (self);
-  compress = !!compress;
-  if (priv->compress == compress)
-    return;
-  priv->compress = compress;
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_COMPRESS]);
-}
-
-/**
- * vmstate_service_get_max_uncompressed_size: (get-property max-uncompressed-size)
- * @self: a #VmstateService
- *
- * Gets the largest state, uncompressed, that Save sends or a Load
- * inflates to when states travel in envelopes.
- *
- * Returns: the size in bytes
- *
- * Since: 1.0
- */
-guint
-vmstate_service_get_max_uncompressed_size (VmstateService *self)
-{
-  VmstateServicePrivate *priv;
-
-  g_return_val_if_fail (VMSTATE_IS_SERVICE (self), 0);
-
-  priv = vmstate_service_get_instance_private (self);
-  return priv->max_uncompressed_size;
-}
-
-/**
- * vmstate_service_set_max_uncompressed_size: (set-property max-uncompressed-size)
- * @self: a #VmstateService
- * @max_uncompressed_size: the size in bytes
- *
- * Sets the largest state, uncompressed, that Save sends or a Load
- * inflates to (see [property@Vmstate.Service:max-uncompressed-size]).
- *
- * Since: 1.0
- */
-void
-vmstate_service_set_max_uncompressed_size (VmstateService *self,
-                                           guint           max_uncompressed_size)
-{
-  VmstateServicePrivate *priv;
-
-  g_return_if_fail (VMSTATE_IS_SERVICE (self));
-
-  priv = vmstate_service_get_instance_private (self);
-  if (priv->max_uncompressed_size == max_uncompressed_size)
-    return;
-  priv->max_uncompressed_size = max_uncompressed_size;
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MAX_UNCOMPRESSED_SIZE]);
-}
-
-/**
- * vmstate_service_get_loading_version:
- * @self: a #VmstateService
- *
- * Gets the version of the state being loaded, so that
- * [vfunc@Vmstate.Service.load] can convert an older format.
- *
- * It is valid while the service calls [vfunc@Vmstate.Service.load] or
- * [vfunc@Vmstate.Service.load_async] for a `Load` call (an asynchronous
- * implementation reads it before it returns): the version in the
- * envelope of the state, or 0 for a raw state (with
- * [property@Vmstate.Service:state-version] 0, or
- * [property@Vmstate.Service:min-state-version] 0 and a state from before
- * envelopes). It is 0 at any other time.
- *
- * ```python
- * def do_load(self, state):
- *     if self.get_loading_version() == 1:
- *         state = upgrade_v1_to_v2(state)
- *     ...
- * ```
- *
- * Returns: the version of the state being loaded
- *
- * Since: 1.0
- */
-guint
-vmstate_service_get_loading_version (VmstateService *self)
-{
-  VmstateServicePrivate *priv;
-
-  g_return_val_if_fail (VMSTATE_IS_SERVICE (self), 0);
-
-  priv = vmstate_service_get_instance_private (self);
-  return priv->loading_version;
+    _vmstate_service_notify (self, SERVICE_PROP_ALLOWED_UIDS);
 }
