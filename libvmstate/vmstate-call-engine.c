@@ -7,7 +7,10 @@
  * - the operation's life: its task, its own cancellable linked to the
  *   caller's, its first error and the helpers that error is about;
  * - the window of calls in flight (max-in-flight) and the byte budget of
- *   the Loads, under _vmstate_op_call_each() and _vmstate_op_load_each().
+ *   the Loads, under _vmstate_op_call_each() and _vmstate_op_load_each();
+ * - calling a method of a helper (_vmstate_op_call_helper()): one
+ *   callback for every such call, which checks the reply's type and
+ *   hands the reply to the step that asked for it.
  *
  * What the errors of calls say is in vmstate-collector-errors.c.
  */

@@ -68,9 +68,9 @@ op_new (VmstateCollector    *self,
  */
 void
 vmstate_collector_list_helpers_async (VmstateCollector    *self,
-                                GCancellable        *cancellable,
-                                GAsyncReadyCallback  callback,
-                                gpointer             user_data)
+                                      GCancellable        *cancellable,
+                                      GAsyncReadyCallback  callback,
+                                      gpointer             user_data)
 {
   VmstateOp *op;
 
