@@ -92,7 +92,7 @@ typedef struct
 {
   const char       *what;        /* the call, as messages name it */
   const char       *interface;
-  const char       *method;
+  const char       *name;
   const char       *reply_type;
   VmstateReplyFunc  take_reply;  /* or %NULL: the reply has nothing to keep */
 } VmstateHelperMethod;

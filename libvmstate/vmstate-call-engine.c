@@ -296,7 +296,7 @@ _vmstate_op_call_helper (VmstateOp                 *op,
   call->method = method;
   g_dbus_connection_call (op->connection,
                           entry->unique_name, VMSTATE_DBUS_PATH,
-                          method->interface, method->method, parameters,
+                          method->interface, method->name, parameters,
                           NULL, G_DBUS_CALL_FLAGS_NO_AUTO_START,
                           op->timeout_msec, op->cancellable,
                           on_helper_reply, call);
