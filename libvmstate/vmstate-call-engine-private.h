@@ -66,7 +66,7 @@ struct _VmstateOp
   guint             max_in_flight;
 
   GPtrArray        *helpers;       /* VmstateEntry*, all helpers on the bus */
-  GPtrArray        *selected;      /* VmstateEntry*, the ones to call, borrowed */
+  GPtrArray        *selected;      /* VmstateEntry*, the helpers to save or load, borrowed */
   GPtrArray        *faults;        /* VmstateEntry*, the helpers the error is about, borrowed */
   GPtrArray        *failed_helpers; /* VmstateHelper*, made from faults by _vmstate_op_fail() */
   VmstateBlob      *blob;          /* load: the parsed input */
