@@ -1,5 +1,5 @@
-/* vmstate-call-engine-private.h: the collector's operations and the
- * engine that calls the helpers of one
+/* vmstate-call-engine-private.h: a collector's operation, and the
+ * engine that calls its helpers
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -14,19 +14,16 @@ G_BEGIN_DECLS
 
 /* Operations
  *
- * list, save and load share one engine: a VmstateOp walks through
- * phases, and each phase makes one kind of call to every helper of a
- * list, concurrently but never more than max-in-flight at once (and, for
- * a phase that sends states, never more than LOAD_BYTES_IN_FLIGHT bytes
- * of them but one call). The first failure cancels the calls still in
- * flight; the task completes when the last of them has returned, so no
- * callback outlives it.
- *
- * A phase is a VmstatePhase: its call function sends exactly
- * calls_per_entry calls for one helper, and each of their callbacks ends
- * with _vmstate_op_call_done(). When every call of the phase has
- * returned, the engine calls the phase's done function, or fails the
- * operation with its first error.
+ * list, save and load are each a VmstateOp: a task, the settings the
+ * collector had when the operation started, and the helpers found on
+ * the bus. Their steps are in vmstate-collector-list.c, -save.c and
+ * -load.c; each step that calls the helpers hands a send function to
+ * _vmstate_op_call_each(), which calls each helper of a list
+ * concurrently but never more than max-in-flight calls at once (and,
+ * for the Loads, never more than LOAD_BYTES_IN_FLIGHT bytes of states
+ * but one call). The first failure cancels the calls still in flight;
+ * the step after runs, or the task fails with that first error, only
+ * when the last call has returned, so no callback outlives the task.
  */
 
 typedef enum {
@@ -44,16 +41,13 @@ typedef struct
 } VmstateEntry;
 
 typedef struct _VmstateOp VmstateOp;
-typedef void (*VmstateOpDone) (VmstateOp *op);
 
-typedef struct
-{
-  /* sends calls_per_entry calls about @entry */
-  void   (*call) (VmstateOp *op, VmstateEntry *entry);
-  guint    calls_per_entry;
-  /* the calls send the entry's state of op->blob (Load) */
-  gboolean sends_state;
-} VmstatePhase;
+/* A step of an operation. */
+typedef void (*VmstateOpStep) (VmstateOp *op);
+
+/* Sends the calls about one helper; the callback of each ends with
+ * _vmstate_op_call_done(). */
+typedef void (*VmstateSendFunc) (VmstateOp *op, VmstateEntry *entry);
 
 struct _VmstateOp
 {
@@ -72,26 +66,44 @@ struct _VmstateOp
   guint             max_in_flight;
 
   GPtrArray        *helpers;       /* VmstateEntry*, all helpers on the bus */
-  GPtrArray        *selected;      /* VmstateEntry*, the ones to call, borrowed */
+  GPtrArray        *selected;      /* VmstateEntry*, the helpers to save or load, borrowed */
   GPtrArray        *faults;        /* VmstateEntry*, the helpers the error is about, borrowed */
   GPtrArray        *failed_helpers; /* VmstateHelper*, made from faults by _vmstate_op_fail() */
   VmstateBlob      *blob;          /* load: the parsed input */
-  VmstateOpDone     helpers_found; /* called when op->helpers holds the queued owners */
+  VmstateOpStep     helpers_found; /* called when op->helpers holds the queued owners */
+  GError           *error;         /* the first error */
 
-  /* the engine: the phase running */
-  const VmstatePhase *phase;
-  VmstateOpDone     phase_done;
-  guint             next;
+  /* the engine: the helpers being called, and the step after */
+  GPtrArray        *targets;       /* VmstateEntry*, borrowed */
+  VmstateSendFunc   send;
+  guint             calls_per_helper;
+  gboolean          count_bytes;   /* the calls send states of op->blob (Load) */
+  VmstateOpStep     then;
+  guint             next;          /* the index in targets of the next helper to call */
   guint             in_flight;
   gsize             bytes_in_flight; /* states sent by calls in flight */
-  GError           *error;
 };
 
-/* The callback data of one call: the operation and the helper. */
+/* Keeps what it needs of the reply @reply of a call about @entry. */
+typedef void (*VmstateReplyFunc) (VmstateOp *op, VmstateEntry *entry, GVariant *reply);
+
+/* A method of a helper, for _vmstate_op_call_helper(). */
 typedef struct
 {
-  VmstateOp    *op;
-  VmstateEntry *entry;
+  const char       *what;        /* the call, as messages name it */
+  const char       *interface;
+  const char       *name;
+  const char       *reply_type;
+  VmstateReplyFunc  take_reply;  /* or %NULL: the reply has nothing to keep */
+} VmstateHelperMethod;
+
+/* The callback data of one call: the operation and the helper, and the
+ * method called by _vmstate_op_call_helper(). */
+typedef struct
+{
+  VmstateOp                 *op;
+  VmstateEntry              *entry;
+  const VmstateHelperMethod *method;
 } VmstateCall;
 
 VmstateOp    *_vmstate_op_new          (gpointer             source_object,
@@ -104,20 +116,24 @@ void          _vmstate_op_fail         (VmstateOp    *op);
 void          _vmstate_op_take_error   (VmstateOp    *op,
                                         VmstateEntry *entry,
                                         GError       *error);
-void          _vmstate_op_run_phase    (VmstateOp          *op,
-                                        GPtrArray          *targets,
-                                        const VmstatePhase *phase,
-                                        VmstateOpDone       phase_done);
+void          _vmstate_op_call_each    (VmstateOp       *op,
+                                        GPtrArray       *helpers,
+                                        guint            calls_per_helper,
+                                        VmstateSendFunc  send,
+                                        VmstateOpStep    then);
+void          _vmstate_op_load_each    (VmstateOp       *op,
+                                        GPtrArray       *helpers,
+                                        VmstateSendFunc  send,
+                                        VmstateOpStep    then);
 void          _vmstate_op_call_done    (VmstateOp    *op,
                                         VmstateEntry *entry);
 gsize         _vmstate_op_entry_load_size (VmstateOp    *op,
                                            VmstateEntry *entry);
 VmstateCall  *_vmstate_call_new        (VmstateOp    *op,
                                         VmstateEntry *entry);
-char         *_vmstate_describe_helper (VmstateEntry *entry);
-GError       *_vmstate_call_error      (VmstateOp    *op,
-                                        VmstateEntry *entry,
-                                        const char   *method,
-                                        const GError *error);
+void          _vmstate_op_call_helper  (VmstateOp                 *op,
+                                        VmstateEntry              *entry,
+                                        const VmstateHelperMethod *method,
+                                        GVariant                  *parameters);
 
 G_END_DECLS

@@ -7,14 +7,18 @@
  * - the operation's life: its task, its own cancellable linked to the
  *   caller's, its first error and the helpers that error is about;
  * - the window of calls in flight (max-in-flight) and the byte budget of
- *   the phases that send states (Load);
- * - the wording of the errors of calls to a helper.
+ *   the Loads, under _vmstate_op_call_each() and _vmstate_op_load_each();
+ * - calling a method of a helper (_vmstate_op_call_helper()): one
+ *   callback for every such call, which checks the reply's type and
+ *   hands the reply to the step that asked for it.
+ *
+ * What the errors of calls say is in vmstate-collector-errors.c.
  */
 
 #include "config.h"
 
 #include "vmstate-call-engine-private.h"
-#include "vmstate-error.h"
+#include "vmstate-collector-private.h"
 #include "vmstate-helper-private.h"
 #include "vmstate-util-private.h"
 
@@ -38,6 +42,7 @@ op_free (VmstateOp *op)
   g_clear_object (&op->cancellable);
   g_clear_pointer (&op->required_ids, g_strfreev);
   g_clear_pointer (&op->selected, g_ptr_array_unref);
+  g_clear_pointer (&op->targets, g_ptr_array_unref);
   g_clear_pointer (&op->faults, g_ptr_array_unref);
   g_clear_pointer (&op->failed_helpers, g_ptr_array_unref);
   g_clear_pointer (&op->helpers, g_ptr_array_unref);
@@ -83,6 +88,7 @@ _vmstate_op_new (gpointer             source_object,
     }
   op->helpers = g_ptr_array_new_with_free_func ((GDestroyNotify) entry_free);
   op->selected = g_ptr_array_new ();
+  op->targets = g_ptr_array_new ();
   op->faults = g_ptr_array_new ();
   op->failed_helpers = g_ptr_array_new_with_free_func (g_object_unref);
   return op;
@@ -146,10 +152,10 @@ _vmstate_op_entry_load_size (VmstateOp    *op,
 }
 
 static gsize
-phase_bytes (VmstateOp    *op,
-             VmstateEntry *entry)
+bytes_sent (VmstateOp    *op,
+            VmstateEntry *entry)
 {
-  return op->phase->sends_state ? _vmstate_op_entry_load_size (op, entry) : 0;
+  return op->count_bytes ? _vmstate_op_entry_load_size (op, entry) : 0;
 }
 
 /* May the calls about @entry go now? */
@@ -157,29 +163,29 @@ static gboolean
 op_may_send (VmstateOp    *op,
              VmstateEntry *entry)
 {
-  if (op->in_flight + op->phase->calls_per_entry > op->max_in_flight)
+  if (op->in_flight + op->calls_per_helper > op->max_in_flight)
     return FALSE;
-  if (op->phase->sends_state && op->in_flight > 0 &&
-      op->bytes_in_flight + phase_bytes (op, entry) > LOAD_BYTES_IN_FLIGHT)
+  if (op->count_bytes && op->in_flight > 0 &&
+      op->bytes_in_flight + bytes_sent (op, entry) > LOAD_BYTES_IN_FLIGHT)
     return FALSE;
   return TRUE;
 }
 
 /* Sends the calls the window allows; when none is left in flight,
- * ends the phase: fails the operation with its first error, or goes on
- * with the phase's done function once every helper was called. */
+ * fails the operation with its first error, or goes on with the next
+ * step once every helper was called. */
 static void
 op_pump (VmstateOp *op)
 {
   while (op->error == NULL &&
-         op->next < op->selected->len &&
-         op_may_send (op, g_ptr_array_index (op->selected, op->next)))
+         op->next < op->targets->len &&
+         op_may_send (op, g_ptr_array_index (op->targets, op->next)))
     {
-      VmstateEntry *entry = g_ptr_array_index (op->selected, op->next++);
+      VmstateEntry *entry = g_ptr_array_index (op->targets, op->next++);
 
-      op->in_flight += op->phase->calls_per_entry;
-      op->bytes_in_flight += phase_bytes (op, entry);
-      op->phase->call (op, entry);
+      op->in_flight += op->calls_per_helper;
+      op->bytes_in_flight += bytes_sent (op, entry);
+      op->send (op, entry);
     }
 
   if (op->in_flight > 0)
@@ -187,31 +193,55 @@ op_pump (VmstateOp *op)
 
   if (op->error != NULL)
     _vmstate_op_fail (op);
-  else if (op->next == op->selected->len)
-    op->phase_done (op);
+  else if (op->next == op->targets->len)
+    op->then (op);
 }
 
-/* Runs @phase on every helper of @targets (copied into op->selected,
- * unless it is op->selected), then @phase_done. */
-void
-_vmstate_op_run_phase (VmstateOp          *op,
-                       GPtrArray          *targets,
-                       const VmstatePhase *phase,
-                       VmstateOpDone       phase_done)
+static void
+op_start_calls (VmstateOp       *op,
+                GPtrArray       *helpers,
+                guint            calls_per_helper,
+                gboolean         count_bytes,
+                VmstateSendFunc  send,
+                VmstateOpStep    then)
 {
-  g_assert (phase->calls_per_entry >= 1);
+  g_assert (calls_per_helper >= 1);
+  g_assert (op->in_flight == 0);
 
-  if (targets != op->selected)
-    {
-      g_ptr_array_set_size (op->selected, 0);
-      for (guint i = 0; i < targets->len; i++)
-        g_ptr_array_add (op->selected, g_ptr_array_index (targets, i));
-    }
-  op->phase = phase;
-  op->phase_done = phase_done;
+  g_ptr_array_set_size (op->targets, 0);
+  for (guint i = 0; i < helpers->len; i++)
+    g_ptr_array_add (op->targets, g_ptr_array_index (helpers, i));
+  op->send = send;
+  op->calls_per_helper = calls_per_helper;
+  op->count_bytes = count_bytes;
+  op->then = then;
   op->next = 0;
-  op->in_flight = 0;
   op_pump (op);
+}
+
+/* Calls every helper of @helpers, max-in-flight calls at most at once:
+ * @send sends the @calls_per_helper calls about one helper. When every
+ * call has returned, runs @then, or fails the operation with its first
+ * error. */
+void
+_vmstate_op_call_each (VmstateOp       *op,
+                       GPtrArray       *helpers,
+                       guint            calls_per_helper,
+                       VmstateSendFunc  send,
+                       VmstateOpStep    then)
+{
+  op_start_calls (op, helpers, calls_per_helper, FALSE, send, then);
+}
+
+/* The same for the Loads, one call a helper: the states of the calls in
+ * flight also stay within LOAD_BYTES_IN_FLIGHT (but one call). */
+void
+_vmstate_op_load_each (VmstateOp       *op,
+                       GPtrArray       *helpers,
+                       VmstateSendFunc  send,
+                       VmstateOpStep    then)
+{
+  op_start_calls (op, helpers, 1, TRUE, send, then);
 }
 
 /* Called at the end of the callback of every call about @entry. */
@@ -221,8 +251,7 @@ _vmstate_op_call_done (VmstateOp    *op,
 {
   g_assert (op->in_flight > 0);
   op->in_flight--;
-  if (op->phase->sends_state)
-    op->bytes_in_flight -= phase_bytes (op, entry);
+  op->bytes_in_flight -= bytes_sent (op, entry);
   op_pump (op);
 }
 
@@ -230,94 +259,45 @@ VmstateCall *
 _vmstate_call_new (VmstateOp    *op,
                    VmstateEntry *entry)
 {
-  VmstateCall *call = g_new (VmstateCall, 1);
+  VmstateCall *call = g_new0 (VmstateCall, 1);
 
   call->op = op;
   call->entry = entry;
   return call;
 }
 
-/* The errors of calls */
+/* Calling a helper */
 
-/* Names a helper in a message: its Id, when known (cut short, see
- * _vmstate_abbreviate_id()), and its unique name. */
-char *
-_vmstate_describe_helper (VmstateEntry *entry)
+static void
+on_helper_reply (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
 {
-  g_autofree char *id = NULL;
+  g_autofree VmstateCall *call = user_data;
+  g_autoptr(GVariant) reply = _vmstate_call_finish (call, source, result);
 
-  if (entry->id == NULL)
-    return g_strdup_printf ("helper %s", entry->unique_name);
-  id = _vmstate_abbreviate_id (entry->id);
-  return g_strdup_printf ("helper '%s' (%s)", id, entry->unique_name);
+  if (reply != NULL && call->method->take_reply != NULL)
+    call->method->take_reply (call->op, call->entry, reply);
+  _vmstate_op_call_done (call->op, call->entry);
 }
 
-/* A bus daemon disconnects a client that sends a message larger than its
- * max_message_size, and nobody is told why: the callers of a helper
- * whose Save reply was too large get NoReply, a collector whose Load was
- * too large loses its connection. When the size could be the cause, the
- * error says which limit it is and how to raise it. */
-static gboolean
-message_may_exceed_bus_limit (gsize state_size)
+/* Calls @method on the helper of @entry, one of the calls a send
+ * function makes. A reply of the method's reply type goes to its
+ * take_reply function; any other answer is the operation's error,
+ * naming the helper and the call. */
+void
+_vmstate_op_call_helper (VmstateOp                 *op,
+                         VmstateEntry              *entry,
+                         const VmstateHelperMethod *method,
+                         GVariant                  *parameters)
 {
-  return state_size + VMSTATE_MESSAGE_OVERHEAD > VMSTATE_DBUS_DAEMON_MAX_MESSAGE_SIZE;
+  VmstateCall *call = _vmstate_call_new (op, entry);
+
+  call->method = method;
+  g_dbus_connection_call (op->connection,
+                          entry->unique_name, VMSTATE_DBUS_PATH,
+                          method->interface, method->name, parameters,
+                          NULL, G_DBUS_CALL_FLAGS_NO_AUTO_START,
+                          op->timeout_msec, op->cancellable,
+                          on_helper_reply, call);
 }
-
-#define BUS_LIMIT_HINT \
-  "a message over the bus's max_message_size (dbus-daemon's default is " \
-  "32 MiB) makes the bus daemon disconnect its sender; raise max_message_size " \
-  "in the bus configuration (to 128 MiB for states up to 64 MiB, as " \
-  "'vmstate bus' does)"
-
-/* Turns the error of a call to a helper into one that names it. */
-GError *
-_vmstate_call_error (VmstateOp    *op,
-                     VmstateEntry *entry,
-                     const char   *method,
-                     const GError *error)
-{
-  g_autofree char *detail = _vmstate_describe_dbus_error (error);
-  g_autofree char *who = _vmstate_describe_helper (entry);
-
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    return g_error_new (G_IO_ERROR, G_IO_ERROR_CANCELLED,
-                        "%s of %s was cancelled", method, who);
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
-    return g_error_new (VMSTATE_ERROR, VMSTATE_ERROR_TIMED_OUT,
-                        "%s did not answer %s within %d ms",
-                        who, method, op->timeout_msec);
-  if (g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_NO_REPLY) ||
-      g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_SERVICE_UNKNOWN) ||
-      g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_NAME_HAS_NO_OWNER))
-    {
-      /* the helper's reply may be as large as max-state-size allows */
-      if (g_str_equal (method, "Save") && message_may_exceed_bus_limit (op->max_state_size))
-        return g_error_new (VMSTATE_ERROR, VMSTATE_ERROR_HELPER_VANISHED,
-                            "%s left the bus or died before it answered %s: %s; "
-                            "if its state was over 32 MiB, the bus dropped it: "
-                            BUS_LIMIT_HINT, who, method, detail);
-      return g_error_new (VMSTATE_ERROR, VMSTATE_ERROR_HELPER_VANISHED,
-                          "%s left the bus or died before it answered %s: %s",
-                          who, method, detail);
-    }
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CLOSED))
-    {
-      /* the collector's own Load message carried the state */
-      if (g_str_equal (method, "Load") &&
-          message_may_exceed_bus_limit (_vmstate_op_entry_load_size (op, entry)))
-        return g_error_new (VMSTATE_ERROR, VMSTATE_ERROR_FAILED,
-                            "the connection to the bus closed during %s of %s: %s; "
-                            "its state of %" G_GSIZE_FORMAT " bytes is over 32 MiB: "
-                            BUS_LIMIT_HINT, method, who, detail,
-                            _vmstate_op_entry_load_size (op, entry));
-      return g_error_new (VMSTATE_ERROR, VMSTATE_ERROR_FAILED,
-                          "the connection to the bus closed during %s of %s: %s",
-                          method, who, detail);
-    }
-  if (error->domain == VMSTATE_ERROR)
-    return g_error_new (VMSTATE_ERROR, error->code, "%s failed %s: %s",
-                        who, method, detail);
-  return g_error_new (VMSTATE_ERROR, VMSTATE_ERROR_HELPER_FAILED,
-                      "%s failed %s: %s", who, method, detail);
-}
-

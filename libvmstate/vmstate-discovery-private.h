@@ -10,14 +10,14 @@
 
 G_BEGIN_DECLS
 
-/* Phases: the Id of each helper, its pid (best effort). */
-extern const VmstatePhase _vmstate_phase_get_id;
-extern const VmstatePhase _vmstate_phase_get_pid;
-
-void     _vmstate_discovery_call_get_id      (VmstateOp     *op,
+/* Send functions for _vmstate_op_call_each(), one call a helper: its
+ * Id, its pid (best effort). */
+void     _vmstate_discovery_send_get_id      (VmstateOp     *op,
+                                              VmstateEntry  *entry);
+void     _vmstate_discovery_send_get_pid     (VmstateOp     *op,
                                               VmstateEntry  *entry);
 void     _vmstate_discovery_list_owners      (VmstateOp     *op,
-                                              VmstateOpDone  helpers_found);
+                                              VmstateOpStep  helpers_found);
 void     _vmstate_discovery_sort_helpers     (VmstateOp     *op);
 gboolean _vmstate_discovery_select_helpers   (VmstateOp     *op);
 gboolean _vmstate_discovery_match_blob       (VmstateOp     *op,

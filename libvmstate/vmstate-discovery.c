@@ -14,11 +14,12 @@
 
 #include <string.h>
 
+#include "vmstate-collector-private.h"
 #include "vmstate-discovery-private.h"
 #include "vmstate-error.h"
 #include "vmstate-util-private.h"
 
-/* The first phase of every operation: who owns org.qemu.VMState1? */
+/* The first step of every operation: who owns org.qemu.VMState1? */
 
 static void
 on_list_queued_owners (GObject      *source,
@@ -72,7 +73,7 @@ on_list_queued_owners (GObject      *source,
  * calls @helpers_found. */
 void
 _vmstate_discovery_list_owners (VmstateOp     *op,
-                                VmstateOpDone  helpers_found)
+                                VmstateOpStep  helpers_found)
 {
   op->helpers_found = helpers_found;
   g_dbus_connection_call (op->connection,
@@ -84,7 +85,7 @@ _vmstate_discovery_list_owners (VmstateOp     *op,
                           on_list_queued_owners, op);
 }
 
-/* Phase: the Id of every queued owner */
+/* The Id of a queued owner */
 
 /* With required-ids, a save or a load ignores the helpers outside the
  * list, as QEMU's id-list does, and a helper whose Id is invalid cannot
@@ -95,35 +96,16 @@ op_ignores_invalid_ids (VmstateOp *op)
   return op->kind != VMSTATE_OP_LIST && op->required_ids != NULL;
 }
 
+/* Keeps the Id in the Get reply @reply about @entry, if it is valid. */
 static void
-on_get_id (GObject      *source,
-           GAsyncResult *result,
-           gpointer      user_data)
+entry_take_id (VmstateOp    *op,
+               VmstateEntry *entry,
+               GVariant     *reply)
 {
-  g_autofree VmstateCall *call = user_data;
-  VmstateOp *op = call->op;
-  VmstateEntry *entry = call->entry;
-  g_autoptr(GVariant) reply = NULL;
   g_autoptr(GVariant) value = NULL;
-  g_autoptr(GError) error = NULL;
   g_autoptr(GError) id_error = NULL;
   const char *id;
   gsize len;
-
-  reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result, &error);
-  if (reply == NULL)
-    {
-      _vmstate_op_take_error (op, entry, _vmstate_call_error (op, entry, "the Id query", error));
-      goto out;
-    }
-  if (!g_variant_is_of_type (reply, G_VARIANT_TYPE ("(v)")))
-    {
-      _vmstate_op_take_error (op, entry, g_error_new (VMSTATE_ERROR, VMSTATE_ERROR_BAD_REPLY,
-                                      "helper %s answered the Id query with type %s, "
-                                      "expected (v)", entry->unique_name,
-                                      g_variant_get_type_string (reply)));
-      goto out;
-    }
 
   g_variant_get (reply, "(v)", &value);
   if (!g_variant_is_of_type (value, G_VARIANT_TYPE_STRING))
@@ -133,7 +115,7 @@ on_get_id (GObject      *source,
                        g_error_new (VMSTATE_ERROR, VMSTATE_ERROR_INVALID_ID,
                                     "helper %s has an Id of type '%s', not a string",
                                     entry->unique_name, g_variant_get_type_string (value)));
-      goto out;
+      return;
     }
 
   id = g_variant_get_string (value, &len);
@@ -148,29 +130,25 @@ on_get_id (GObject      *source,
                                       "helper %s has an invalid Id: %s",
                                       entry->unique_name, id_error->message));
         }
-      goto out;
+      return;
     }
   entry->id = g_strdup (id);
-
-out:
-  _vmstate_op_call_done (op, entry);
 }
 
+static const VmstateHelperMethod get_id = {
+  "the Id query", DBUS_PROPERTIES_INTERFACE, "Get", "(v)", entry_take_id
+};
+
+/* Asks the helper of @entry its Id (one call). */
 void
-_vmstate_discovery_call_get_id (VmstateOp *op, VmstateEntry *entry)
+_vmstate_discovery_send_get_id (VmstateOp    *op,
+                                VmstateEntry *entry)
 {
-  g_dbus_connection_call (op->connection,
-                          entry->unique_name, VMSTATE_DBUS_PATH,
-                          DBUS_PROPERTIES_INTERFACE, "Get",
-                          g_variant_new ("(ss)", VMSTATE_DBUS_INTERFACE, "Id"),
-                          NULL, G_DBUS_CALL_FLAGS_NO_AUTO_START,
-                          op->timeout_msec, op->cancellable,
-                          on_get_id, _vmstate_call_new (op, entry));
+  _vmstate_op_call_helper (op, entry, &get_id,
+                           g_variant_new ("(ss)", VMSTATE_DBUS_INTERFACE, "Id"));
 }
 
-const VmstatePhase _vmstate_phase_get_id = { _vmstate_discovery_call_get_id, 1, FALSE };
-
-/* Phase: the pid of every helper (list only; best effort) */
+/* The pid of a helper (best effort) */
 
 static void
 on_get_pid (GObject      *source,
@@ -189,8 +167,10 @@ on_get_pid (GObject      *source,
   _vmstate_op_call_done (call->op, call->entry);
 }
 
-static void
-call_get_pid (VmstateOp *op, VmstateEntry *entry)
+/* Asks the bus daemon the pid of the helper of @entry (one call). */
+void
+_vmstate_discovery_send_get_pid (VmstateOp    *op,
+                                 VmstateEntry *entry)
 {
   g_dbus_connection_call (op->connection,
                           DBUS_NAME, DBUS_PATH, DBUS_INTERFACE,
@@ -200,8 +180,6 @@ call_get_pid (VmstateOp *op, VmstateEntry *entry)
                           op->timeout_msec, op->cancellable,
                           on_get_pid, _vmstate_call_new (op, entry));
 }
-
-const VmstatePhase _vmstate_phase_get_pid = { call_get_pid, 1, FALSE };
 
 /* By Id, then by unique name (the order list_helpers returns); entries
  * without an Id (see op_ignores_invalid_ids()) last. */
@@ -339,7 +317,7 @@ op_check_duplicates (VmstateOp *op)
   if (op->faults->len == 0)
     return TRUE;
 
-  _vmstate_op_run_phase (op, op->faults, &_vmstate_phase_get_pid, duplicates_done);
+  _vmstate_op_call_each (op, op->faults, 1, _vmstate_discovery_send_get_pid, duplicates_done);
   return FALSE;
 }
 
