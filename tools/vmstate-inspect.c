@@ -242,34 +242,8 @@ inspect_run (GOptionContext *context,
                               input->kind == TOOL_INPUT_STREAM ? "qemu-migration-stream" : "blob");
       if (input->kind == TOOL_INPUT_STREAM)
         {
-          ToolSection *payload_section = g_ptr_array_index (input->payload_sections, 0);
-          guint index = 0;
-
-          g_string_append_printf (out, ",\n \"stream\": {\"version\": %u, \"description_offset\": %"
-                                  G_GSIZE_FORMAT ", \"description_size\": %" G_GSIZE_FORMAT
-                                  ", \"sections\": [",
-                                  input->stream_version, input->vmdesc_offset, input->vmdesc_size);
-          for (guint i = 0; i < input->sections->len; i++)
-            {
-              ToolSection *section = g_ptr_array_index (input->sections, i);
-
-              g_string_append_printf (out, "%s\n  {\"type\": \"%s\", \"offset\": %" G_GSIZE_FORMAT,
-                                      i ? "," : "", section->type_name, section->offset);
-              if (section->name != NULL)
-                {
-                  g_string_append (out, ", \"name\": ");
-                  tool_json_append_string (out, section->name);
-                  g_string_append_printf (out, ", \"section_id\": %u", section->section_id);
-                }
-              if (section->has_header)
-                g_string_append_printf (out, ", \"instance_id\": %u, \"version_id\": %u",
-                                        section->instance_id, section->version_id);
-              g_string_append_printf (out, ", \"data_offset\": %" G_GSIZE_FORMAT
-                                      ", \"data_size\": %" G_GSIZE_FORMAT "}",
-                                      section->data_offset, section->data_size);
-            }
-          g_ptr_array_find (input->sections, payload_section, &index);
-          g_string_append_printf (out, "],\n  \"dbus_vmstate_section\": %u}", index);
+          g_string_append (out, ",\n \"stream\": ");
+          tool_input_append_stream_json (out, input);
         }
       g_string_append_printf (out, ",\n \"payload_size\": %" G_GSIZE_FORMAT ", \"entries\": [",
                               g_bytes_get_size (input->payload));

@@ -104,7 +104,7 @@ typedef struct
 void        tool_input_free    (ToolInput   *input);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ToolInput, tool_input_free)
 
-/* Reads @path: a migration stream (it starts with "QEVM") is walked
+/* Reads @path ("-" for standard input; pipes work too): a migration stream (it starts with "QEVM") is walked
  * section by section; anything else is taken as a blob. The blob itself
  * is not parsed here. */
 ToolInput  *tool_input_read    (const char  *path,
@@ -113,5 +113,11 @@ ToolInput  *tool_input_read    (const char  *path,
 /* Walks a migration stream in memory. */
 ToolInput  *tool_input_parse_stream (GBytes  *file,
                                      GError **error);
+
+/* Appends the JSON object that describes a migration stream's walk:
+ * version, description, each section (names escaped), and the index of
+ * the dbus-vmstate section (null unless there is exactly one). */
+void        tool_input_append_stream_json (GString   *out,
+                                           ToolInput *input);
 
 G_END_DECLS
