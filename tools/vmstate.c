@@ -23,23 +23,32 @@ static const ToolCommand *commands[] = {
 
 /* common helpers */
 
+/* Prints "vmstate[ CMD]: MESSAGE" on stderr, MESSAGE escaped for the
+ * terminal (it may hold Ids, section names, paths), then @hint. */
+static void
+print_message (const char *command,
+               const char *hint,
+               const char *format,
+               va_list     args)
+{
+  g_autofree char *message = g_strdup_vprintf (format, args);
+  g_autofree char *escaped = tool_escape_text (message);
+
+  g_printerr ("vmstate%s%s: %s\n%s", command ? " " : "", command ? command : "", escaped, hint);
+}
+
 int
 tool_usage_error (const char *command,
                   const char *format,
                   ...)
 {
-  g_autofree char *message = NULL;
+  g_autofree char *hint = g_strdup_printf ("Try 'vmstate%s%s --help' for more information.\n",
+                                           command ? " " : "", command ? command : "");
   va_list args;
 
   va_start (args, format);
-  message = g_strdup_vprintf (format, args);
+  print_message (command, hint, format, args);
   va_end (args);
-
-  if (command != NULL)
-    g_printerr ("vmstate %s: %s\nTry 'vmstate %s --help' for more information.\n",
-                command, message, command);
-  else
-    g_printerr ("vmstate: %s\nTry 'vmstate --help' for more information.\n", message);
   return TOOL_EXIT_USAGE;
 }
 
@@ -48,21 +57,18 @@ tool_failure (const char *command,
               const char *format,
               ...)
 {
-  g_autofree char *message = NULL;
   va_list args;
 
   va_start (args, format);
-  message = g_strdup_vprintf (format, args);
+  print_message (command, "", format, args);
   va_end (args);
-
-  g_printerr ("vmstate %s: %s\n", command, message);
   return TOOL_EXIT_FAILURE;
 }
 
 char *
 tool_abbreviate_id (const char *id)
 {
-  g_autofree char *valid = g_utf8_make_valid (id, -1);
+  g_autofree char *valid = tool_escape_text (id);
 
   if (g_utf8_strlen (valid, -1) <= TOOL_ID_SHOWN_CHARS)
     return g_steal_pointer (&valid);
@@ -341,13 +347,17 @@ list_run (GOptionContext *context,
     }
   else
     {
+      /* Ids come from the helpers: escaped, like every text output */
+      g_autoptr(GPtrArray) shown_ids = g_ptr_array_new_with_free_func (g_free);
       int id_width = 2, name_width = 11;
 
       for (guint i = 0; i < helpers->len; i++)
         {
           VmstateHelper *helper = g_ptr_array_index (helpers, i);
+          char *id = tool_escape_text (vmstate_helper_get_id (helper));
 
-          id_width = MAX (id_width, (int) strlen (vmstate_helper_get_id (helper)));
+          g_ptr_array_add (shown_ids, id);
+          id_width = MAX (id_width, (int) strlen (id));
           name_width = MAX (name_width, (int) strlen (vmstate_helper_get_unique_name (helper)));
         }
       if (helpers->len == 0)
@@ -358,7 +368,7 @@ list_run (GOptionContext *context,
         {
           VmstateHelper *helper = g_ptr_array_index (helpers, i);
 
-          g_print ("%-*s  %-*s  %u%s\n", id_width, vmstate_helper_get_id (helper),
+          g_print ("%-*s  %-*s  %u%s\n", id_width, (char *) g_ptr_array_index (shown_ids, i),
                    name_width, vmstate_helper_get_unique_name (helper),
                    vmstate_helper_get_pid (helper), duplicate[i] ? "  duplicate" : "");
         }
@@ -490,9 +500,11 @@ save_run (GOptionContext *context,
     {
       g_autofree char *elapsed = format_ms (g_get_monotonic_time () - waiter.start);
 
+      g_autofree char *output = tool_escape_text (opt_output);
+
       g_printerr ("vmstate save: saved %u helper%s (%" G_GSIZE_FORMAT " bytes) to %s in %s\n",
                   n_helpers, n_helpers == 1 ? "" : "s", g_bytes_get_size (blob),
-                  opt_output, elapsed);
+                  output, elapsed);
     }
   return TOOL_EXIT_OK;
 }
@@ -512,10 +524,10 @@ load_add_options (GOptionContext *context)
   g_option_context_set_description (context,
     "Loads FILE into the helpers on the bus. FILE is a blob that\n"
     "'vmstate save' wrote, or a QEMU migration stream holding one\n"
-    "dbus-vmstate section. The whole file is validated, and every entry\n"
-    "matched to a helper on the bus, before the first Load call. With\n"
-    "--ids, only the entries of those Ids are loaded, and each must be in\n"
-    "FILE and on the bus.");
+    "dbus-vmstate section; - reads it from standard input. The whole file\n"
+    "is validated, and every entry matched to a helper on the bus, before\n"
+    "the first Load call. With --ids, only the entries of those Ids are\n"
+    "loaded, and each must be in FILE and on the bus.");
 }
 
 static char *
@@ -615,8 +627,10 @@ load_run (GOptionContext *context,
     {
       g_autofree char *elapsed = format_ms (g_get_monotonic_time () - waiter.start);
 
+      g_autofree char *shown = tool_escape_text (path);
+
       g_printerr ("vmstate load: loaded %u helper%s from %s in %s\n",
-                  n_entries, n_entries == 1 ? "" : "s", path, elapsed);
+                  n_entries, n_entries == 1 ? "" : "s", shown, elapsed);
     }
   return TOOL_EXIT_OK;
 }
