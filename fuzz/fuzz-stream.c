@@ -16,6 +16,7 @@
  *   - the JSON that `inspect --json` writes of the walk is valid UTF-8 and
  *     is read back by the strict JSON reader, with every section, and
  *     each name that is valid UTF-8 given back as it was.
+ * A GLib warning or critical is a finding too.
  * Any other input is given to the JSON reader; when it is accepted, each
  * string in it is written back with tool_json_append_string() and must
  * read back the same; and each is escaped for a terminal (see above).
@@ -138,6 +139,17 @@ check_walk (ToolInput *input,
       if (name != NULL && g_utf8_validate (section->name, -1, NULL))
         CHECK (g_str_equal (name, section->name));
     }
+}
+
+int LLVMFuzzerInitialize (int *argc, char ***argv);
+
+/* A GLib warning or critical (an error set twice, say) is a finding. */
+int
+LLVMFuzzerInitialize (int    *argc,
+                      char ***argv)
+{
+  g_log_set_always_fatal (G_LOG_LEVEL_WARNING | G_LOG_LEVEL_CRITICAL);
+  return 0;
 }
 
 int

@@ -5,7 +5,7 @@
 # tests/cli/make-fixture.py): the stream itself, its description padded
 # to lengths holding the byte 0x06 (774 = 0x306, 1600 = 0x640), one with
 # a subsection (described and in the stream), and the description alone
-# (for the JSON reader). The files are committed; rerun this only to
+# (for the JSON reader); regress-* once made the walker misbehave. The files are committed; rerun this only to
 # change them.
 #
 # SPDX-License-Identifier: LGPL-2.1-or-later
@@ -47,6 +47,8 @@ def main():
         'description-774': join(sections, pad(text, 774)),
         'description-1600': join(sections, pad(text, 1600)),
         'description-only': text,
+        # once made the walker set an error twice (found by fuzz-stream)
+        'regress-description-invalid': join(sections, text[:-1] + b',}'),
     }
     # a subsection of the timer: described, and in the stream after the
     # timer's 24 bytes of fields

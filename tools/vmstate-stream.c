@@ -364,12 +364,13 @@ find_vmdesc (Walker  *w,
                           " is not valid: ", i);
         }
     }
-  if (w->vmdesc == NULL)
+  if (w->vmdesc == NULL && first_error != NULL)
     {
-      if (first_error != NULL)
-        g_propagate_error (error, g_steal_pointer (&first_error));
-      return first_error == NULL;
+      g_propagate_error (error, g_steal_pointer (&first_error));
+      return FALSE;
     }
+  if (w->vmdesc == NULL)
+    return TRUE; /* no description: only sections that need none can be walked */
 
   if (w->vmdesc->type != TOOL_JSON_OBJECT ||
       tool_json_get (w->vmdesc, "devices") == NULL ||
