@@ -203,9 +203,9 @@ inspect_run (GOptionContext *context,
     return tool_usage_error ("inspect", "unexpected argument '%s'", argv[2]);
   if (opt_preview < 0)
     return tool_usage_error ("inspect", "--preview must be 0 or more");
-  path = argv[1];
+  path = tool_input_shown_name (argv[1]);
 
-  input = tool_input_read (path, &error);
+  input = tool_input_read (argv[1], &error);
   if (input == NULL)
     return tool_failure ("inspect", "%s", error->message);
 
@@ -242,7 +242,7 @@ inspect_run (GOptionContext *context,
   if (opt_json)
     {
       g_string_append (out, "{\"file\": ");
-      tool_json_append_string (out, path);
+      tool_json_append_string (out, argv[1]);
       g_string_append_printf (out, ", \"size\": %" G_GSIZE_FORMAT ", \"format\": \"%s\"",
                               g_bytes_get_size (input->file),
                               input->kind == TOOL_INPUT_STREAM ? "qemu-migration-stream" : "blob");

@@ -940,11 +940,17 @@ read_whole_file (const char  *path,
   return g_byte_array_free_to_bytes (g_steal_pointer (&data));
 }
 
+const char *
+tool_input_shown_name (const char *path)
+{
+  return g_str_equal (path, "-") ? "standard input" : path;
+}
+
 ToolInput *
 tool_input_read (const char  *path,
                  GError     **error)
 {
-  const char *shown = g_str_equal (path, "-") ? "standard input" : path;
+  const char *shown = tool_input_shown_name (path);
   g_autoptr(GBytes) file = NULL;
   g_autoptr(GError) local_error = NULL;
   ToolInput *input;

@@ -109,6 +109,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (ToolInput, tool_input_free)
  * is not parsed here. */
 ToolInput  *tool_input_read    (const char  *path,
                                 GError     **error);
+/* @path as messages name it: "standard input" for "-". */
+const char *tool_input_shown_name (const char *path);
 
 /* Walks a migration stream in memory. */
 ToolInput  *tool_input_parse_stream (GBytes  *file,

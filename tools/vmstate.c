@@ -560,13 +560,13 @@ load_run (GOptionContext *context,
     return tool_usage_error ("load", "FILE is required");
   if (argc > 2)
     return tool_usage_error ("load", "unexpected argument '%s'", argv[2]);
-  path = argv[1];
+  path = tool_input_shown_name (argv[1]);
   if ((status = check_address ("load")) != TOOL_EXIT_OK)
     return status;
   if (!tool_parse_ids (opt_ids, &ids, &error))
     return tool_usage_error ("load", "%s", error->message);
 
-  input = tool_input_read (path, &error);
+  input = tool_input_read (argv[1], &error);
   if (input == NULL)
     return tool_failure ("load", "%s", error->message);
   if (input->payload == NULL)
