@@ -89,9 +89,25 @@ parse_string (Parser  *parser,
               char   **out,
               GError **error)
 {
-  g_autoptr(GString) str = g_string_new (NULL);
+  g_autoptr(GString) str = NULL;
+  const char *plain = parser->p + 1;
 
   parser->p++; /* the opening quote */
+
+  /* most strings have no escape: one copy */
+  while (plain < parser->end && *plain != '"' && *plain != '\\' && (guchar) *plain >= 0x20)
+    plain++;
+  if (plain < parser->end && *plain == '"')
+    {
+      if (!g_utf8_validate (parser->p, plain - parser->p, NULL))
+        return fail (parser, error, "string is not UTF-8");
+      *out = g_strndup (parser->p, plain - parser->p);
+      parser->p = plain + 1;
+      return TRUE;
+    }
+
+  str = g_string_new_len (parser->p, plain - parser->p);
+  parser->p = plain;
   while (parser->p < parser->end && *parser->p != '"')
     {
       guchar c = *parser->p;
@@ -161,8 +177,8 @@ parse_number (Parser   *parser,
               GError  **error)
 {
   const char *begin = parser->p;
-  g_autofree char *text = NULL;
-  char *endptr;
+  char text[G_ASCII_DTOSTR_BUF_SIZE];
+  g_autofree char *long_text = NULL;
 
   if (parser->p < parser->end && *parser->p == '-')
     parser->p++;
@@ -191,9 +207,18 @@ parse_number (Parser   *parser,
       while (parser->p < parser->end && g_ascii_isdigit (*parser->p))
         parser->p++;
     }
-  text = g_strndup (begin, parser->p - begin);
   json->type = TOOL_JSON_NUMBER;
-  json->number = g_ascii_strtod (text, &endptr);
+  if ((gsize) (parser->p - begin) < sizeof text)
+    {
+      memcpy (text, begin, parser->p - begin);
+      text[parser->p - begin] = '\0';
+      json->number = g_ascii_strtod (text, NULL);
+    }
+  else
+    {
+      long_text = g_strndup (begin, parser->p - begin);
+      json->number = g_ascii_strtod (long_text, NULL);
+    }
   return TRUE;
 }
 
