@@ -193,18 +193,13 @@ main (int    argc,
   gsize length;
 
   g_option_context_add_main_entries (context, entries, NULL);
-  if (!g_option_context_parse (context, &argc, &argv, &error))
+  if (!g_option_context_parse (context, &argc, &argv, &error) || opt_reps < 1)
     {
-      g_printerr ("%s\n", error->message);
+      g_printerr ("vmstate-bench-stream: %s\n", error ? error->message : "--reps must be 1 or more");
       return 2;
     }
-  if (opt_quick)
-    {
-      opt_reps = 3;
-      opt_sections = (char *) "1000";
-    }
-  if (opt_reps < 1)
-    opt_reps = 1;
+  opt_reps = opt_quick ? 3 : opt_reps;
+  opt_sections = opt_quick ? (char *) "1000" : opt_sections;
 
   printf ("| stream                   |       bytes | sections |    walk ms | walk ms/MB | memcpy ms/MB | walk/memcpy |\n"
           "|---|---:|---:|---:|---:|---:|---:|\n");

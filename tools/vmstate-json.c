@@ -1,10 +1,15 @@
-/* vmstate-json.c: a small JSON reader for QEMU's migration stream description
+/* vmstate-json.c: a small JSON reader for QEMU's migration stream
+ * description, and the writers of untrusted strings (as JSON, as text)
  *
  * QEMU ends a migration stream with a JSON description of its device
  * sections (field names and sizes). The tool needs it to step over the
  * sections it does not understand; GLib has no JSON parser and the tool
  * should not pull in json-glib for this, so here is a strict RFC 8259
  * reader of a few hundred lines.
+ *
+ * Section names, Ids and paths come from files and helpers: the tool
+ * writes them with tool_json_append_string() (always valid JSON and
+ * UTF-8) or tool_escape_text() (safe on a terminal), never raw.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */

@@ -1,4 +1,5 @@
-/* vmstate-json.h: a small JSON reader for QEMU's migration stream description
+/* vmstate-json.h: a small JSON reader for QEMU's migration stream
+ * description, and the writers of untrusted strings (as JSON, as text)
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */

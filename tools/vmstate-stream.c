@@ -21,6 +21,13 @@
  * Anything the walker cannot step over honestly is an error naming the
  * section and its offset, never a guess.
  *
+ * The file is untrusted (copied between hosts): the walk is linear in its
+ * size. The description's devices are indexed once (sorted, then found
+ * by binary search: a hash table of names chosen by the file's author
+ * could be flooded), and the bytes of each one's fields added up once,
+ * so a section is stepped over in one step, its fields looked at one by
+ * one only to name the one that does not fit.
+ *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 
@@ -59,6 +66,8 @@
 #define RAM_SAVE_FLAG_COMPRESS_PAGE  0x100
 
 #define DBUS_VMSTATE_NAME "dbus-vmstate"
+
+#define MAX_ITERATIVE_SECTIONS 1024
 
 typedef struct
 {
@@ -735,6 +744,12 @@ walk (Walker  *w,
               !read_be32 (w, &section->instance_id, "an instance id", error) ||
               !read_be32 (w, &section->version_id, "a version id", error))
             return FALSE;
+          /* QEMU starts a few (one per iterative device); a bound keeps
+           * crafted ids from flooding the table's buckets */
+          if (type == QEMU_VM_SECTION_START &&
+              g_hash_table_size (iterative) >= MAX_ITERATIVE_SECTIONS)
+            return invalid (error, section->offset, "more than %u iterative sections start",
+                            MAX_ITERATIVE_SECTIONS);
           if (type == QEMU_VM_SECTION_START)
             g_hash_table_insert (iterative, GUINT_TO_POINTER (section->section_id),
                                  g_strdup (section->name));

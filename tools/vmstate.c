@@ -207,15 +207,43 @@ connect_collector (GError **error)
   return g_steal_pointer (&collector);
 }
 
-/* Waits for an async operation, showing "doing N helpers… 1.2 s" on stderr
- * while it runs when @progress is non-NULL. */
+static gboolean
+show_progress (void)
+{
+  return !opt_quiet && isatty (STDERR_FILENO);
+}
+
+/* Waits for an async operation of the collector. On a terminal (and
+ * without --quiet) it shows "vmstate save: saving N helpers… 1.2 s" on
+ * stderr while the operation runs, and waiter_report() a last line. */
 typedef struct
 {
   GMainLoop    *loop;
   GAsyncResult *result;
-  const char   *progress;
+  char         *progress;  /* NULL: silent */
   gint64        start;
 } Waiter;
+
+static void
+waiter_clear (Waiter *waiter)
+{
+  g_clear_pointer (&waiter->loop, g_main_loop_unref);
+  g_clear_object (&waiter->result);
+  g_clear_pointer (&waiter->progress, g_free);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Waiter, waiter_clear)
+
+/* @doing: "vmstate save: saving" */
+static void
+waiter_init (Waiter     *waiter,
+             const char *doing,
+             guint       n_helpers)
+{
+  waiter->loop = g_main_loop_new (NULL, FALSE);
+  if (show_progress ())
+    waiter->progress = g_strdup_printf ("%s %u helper%s…", doing, n_helpers, n_helpers == 1 ? "" : "s");
+}
 
 static void
 waiter_done (GObject      *source,
@@ -263,16 +291,21 @@ waiter_run (Waiter *waiter)
     }
 }
 
-static gboolean
-show_progress (void)
+/* "DONE N helpers WHERE in 12.3 ms" (@where escaped), when the progress
+ * was shown. */
+static void
+waiter_report (Waiter     *waiter,
+               const char *done,
+               guint       n_helpers,
+               const char *where)
 {
-  return !opt_quiet && isatty (STDERR_FILENO);
-}
+  g_autofree char *escaped = NULL;
 
-static char *
-format_ms (gint64 usec)
-{
-  return g_strdup_printf ("%.1f ms", usec / 1000.0);
+  if (waiter->progress == NULL)
+    return;
+  escaped = tool_escape_text (where);
+  g_printerr ("%s %u helper%s %s in %.1f ms\n", done, n_helpers, n_helpers == 1 ? "" : "s",
+              escaped, (g_get_monotonic_time () - waiter->start) / 1000.0);
 }
 
 /* list */
@@ -446,10 +479,9 @@ save_run (GOptionContext *context,
   g_autoptr(VmstateCollector) collector = NULL;
   g_autoptr(GBytes) blob = NULL;
   g_autoptr(GError) error = NULL;
-  g_autoptr(GMainLoop) loop = NULL;
   g_auto(GStrv) ids = NULL;
-  g_autofree char *progress = NULL;
-  Waiter waiter = { 0 };
+  g_auto(Waiter) waiter = { 0 };
+  g_autofree char *where = NULL;
   guint n_helpers = 0;
   int status;
 
@@ -479,33 +511,20 @@ save_run (GOptionContext *context,
             return tool_failure ("save", "%s", error->message);
           n_helpers = helpers->len;
         }
-      progress = g_strdup_printf ("vmstate save: saving %u helper%s…",
-                                  n_helpers, n_helpers == 1 ? "" : "s");
     }
 
-  loop = g_main_loop_new (NULL, FALSE);
-  waiter.loop = loop;
-  waiter.progress = progress;
+  waiter_init (&waiter, "vmstate save: saving", n_helpers);
   vmstate_collector_save_async (collector, NULL, waiter_done, &waiter);
   waiter_run (&waiter);
   blob = vmstate_collector_save_finish (collector, waiter.result, &error);
-  g_clear_object (&waiter.result);
   if (blob == NULL)
     return tool_failure ("save", "%s; nothing was written", error->message);
 
   if (!write_output (opt_output, blob, &error))
     return tool_failure ("save", "%s", error->message);
 
-  if (progress != NULL)
-    {
-      g_autofree char *elapsed = format_ms (g_get_monotonic_time () - waiter.start);
-
-      g_autofree char *output = tool_escape_text (opt_output);
-
-      g_printerr ("vmstate save: saved %u helper%s (%" G_GSIZE_FORMAT " bytes) to %s in %s\n",
-                  n_helpers, n_helpers == 1 ? "" : "s", g_bytes_get_size (blob),
-                  output, elapsed);
-    }
+  where = g_strdup_printf ("(%" G_GSIZE_FORMAT " bytes) to %s", g_bytes_get_size (blob), opt_output);
+  waiter_report (&waiter, "vmstate save: saved", n_helpers, where);
   return TOOL_EXIT_OK;
 }
 
@@ -548,11 +567,10 @@ load_run (GOptionContext *context,
   g_autoptr(VmstateBlob) blob = NULL;
   g_autoptr(GBytes) payload = NULL;
   g_autoptr(GError) error = NULL;
-  g_autoptr(GMainLoop) loop = NULL;
   g_auto(GStrv) ids = NULL;
-  g_autofree char *progress = NULL;
+  g_auto(Waiter) waiter = { 0 };
+  g_autofree char *where = NULL;
   const char *path;
-  Waiter waiter = { 0 };
   guint n_entries;
   int status;
 
@@ -607,31 +625,14 @@ load_run (GOptionContext *context,
     return tool_failure ("load", "%s", error->message);
   vmstate_collector_set_required_ids (collector, (const char * const *) ids);
 
-  if (show_progress ())
-    progress = g_strdup_printf ("vmstate load: loading %u helper%s…",
-                                n_entries, n_entries == 1 ? "" : "s");
-
-  loop = g_main_loop_new (NULL, FALSE);
-  waiter.loop = loop;
-  waiter.progress = progress;
+  waiter_init (&waiter, "vmstate load: loading", n_entries);
   vmstate_collector_load_async (collector, payload, NULL, waiter_done, &waiter);
   waiter_run (&waiter);
   if (!vmstate_collector_load_finish (collector, waiter.result, &error))
-    {
-      g_clear_object (&waiter.result);
-      return tool_failure ("load", "%s", error->message);
-    }
-  g_clear_object (&waiter.result);
+    return tool_failure ("load", "%s", error->message);
 
-  if (progress != NULL)
-    {
-      g_autofree char *elapsed = format_ms (g_get_monotonic_time () - waiter.start);
-
-      g_autofree char *shown = tool_escape_text (path);
-
-      g_printerr ("vmstate load: loaded %u helper%s from %s in %s\n",
-                  n_entries, n_entries == 1 ? "" : "s", shown, elapsed);
-    }
+  where = g_strdup_printf ("from %s", path);
+  waiter_report (&waiter, "vmstate load: loaded", n_entries, where);
   return TOOL_EXIT_OK;
 }
 

@@ -354,17 +354,24 @@ def test_inspect_description_length_holding_0x06(tmp_path):
         assert [e['sha256'] for e in doc['entries']] == [sha(ALPHA), sha(BETA)]
 
 
+def load_fixture_into_served_helpers(bus, processes, tmp_path, path, **kwargs):
+    """`vmstate load PATH` into two `vmstate serve` helpers, alpha and
+    beta, which must then hold the fixture's states."""
+    processes.serve(bus, 'alpha', tmp_path / 'alpha.state')
+    processes.serve(bus, 'beta', tmp_path / 'beta.state')
+    r = run_bytes('load', '--address', bus.address, path, **kwargs)
+    assert r.returncode == 0, r
+    assert r.stdout == b'' and r.stderr == b''
+    assert (tmp_path / 'alpha.state').read_bytes() == ALPHA
+    assert (tmp_path / 'beta.state').read_bytes() == BETA
+
+
 @pytest.mark.parametrize('length', [0x306, 0x640])
 def test_load_description_length_holding_0x06(bus, processes, tmp_path, length):
     sections, vmdesc = split_fixture()
     f = tmp_path / 'padded.mig'
     f.write_bytes(join_stream(sections, vmdesc, length))
-    processes.serve(bus, 'alpha', tmp_path / 'alpha.state')
-    processes.serve(bus, 'beta', tmp_path / 'beta.state')
-    r = run('load', '--address', bus.address, str(f))
-    assert r.returncode == 0, r
-    assert (tmp_path / 'alpha.state').read_bytes() == ALPHA
-    assert (tmp_path / 'beta.state').read_bytes() == BETA
+    load_fixture_into_served_helpers(bus, processes, tmp_path, str(f))
 
 
 # Issue 15: --json is valid JSON (and UTF-8) whatever the strings in it;
@@ -519,12 +526,7 @@ def test_inspect_reads_standard_input_and_pipes(tmp_path):
 
 
 def test_load_reads_standard_input(bus, processes, tmp_path):
-    processes.serve(bus, 'alpha', tmp_path / 'alpha.state')
-    processes.serve(bus, 'beta', tmp_path / 'beta.state')
-    r = run_bytes('load', '--address', bus.address, '-', input=fixture_bytes())
-    assert r.returncode == 0, r
-    assert (tmp_path / 'alpha.state').read_bytes() == ALPHA
-    assert (tmp_path / 'beta.state').read_bytes() == BETA
+    load_fixture_into_served_helpers(bus, processes, tmp_path, '-', input=fixture_bytes())
 
 
 # Issue 15: the walk is linear. Two crafted streams of 16 000 extra
@@ -556,3 +558,16 @@ def test_inspect_many_sections_is_linear(tmp_path):
         assert r.stdout.startswith(f'{f}: QEMU migration stream, version 3, {len(data)} bytes, '
                                    f'{7 + N_SECTIONS} sections\n')
         assert elapsed < 10, (name, elapsed)
+
+
+def test_inspect_bounds_iterative_sections(tmp_path):
+    """QEMU starts one 'ram' section; 1025 are refused, not all hashed."""
+    sections, vmdesc = split_fixture()
+    ram = b''.join(b'\x01' + struct.pack('>I', 1000 + i) + b'\x03ram' + struct.pack('>II', 0, 4) +
+                   struct.pack('>Q', 0x10) + b'\x7e' + struct.pack('>I', 1000 + i) for i in range(1025))
+    f = tmp_path / 'ram.mig'
+    f.write_bytes(join_stream(sections[:-1] + ram + b'\x00', vmdesc))
+    r = run('inspect', str(f))
+    offset = len(sections) - 1 + 1023 * 30  # the fixture's own 'ram' is the first
+    fails(r, f'{f}: bad QEMU migration stream: at offset {offset} (0x{offset:x}): '
+          'more than 1024 iterative sections start')
