@@ -21,6 +21,13 @@
 #
 #   VMSTATE_BUILD_ROOT=build /usr/bin/python3 tests/cli/make-fixture.py --pc 256 /tmp/pc-256.mig
 #
+# With --envelopes it writes envelopes.blob instead, the blob of states
+# in libvmstate envelopes that test_inspect_envelopes() reads, made with
+# the library's own encoder through PyGObject (see that test):
+#
+#   GI_TYPELIB_PATH=build/libvmstate LD_LIBRARY_PATH=build/libvmstate \
+#     /usr/bin/python3 tests/cli/make-fixture.py --envelopes tests/cli/envelopes.blob
+#
 # SPDX-License-Identifier: LGPL-2.1-or-later
 
 import argparse
@@ -32,7 +39,7 @@ import tempfile
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
 
 import test_qemu  # noqa: E402
-from conftest import Bus, Processes  # noqa: E402
+from conftest import Bus, Processes, make_blob  # noqa: E402
 from test_qemu import migrate_to_file, start_qemu  # noqa: E402
 
 
@@ -54,12 +61,31 @@ def pc_qemu(tmp, mib):
     return str(wrapper)
 
 
+def envelope(payload, version, compress):
+    import gi
+    gi.require_version('Vmstate', '1.0')
+    from gi.repository import GLib, Vmstate
+    return bytes(Vmstate.Envelope.encode(GLib.Bytes.new(payload), version, compress).get_data())
+
+
+def write_envelopes(out):
+    from test_inspect import ALPHA, ENVELOPE_TABLE
+    plain = bytearray(envelope(b'hello world', 1, False))
+    plain[-1] ^= 1
+    out.write_bytes(make_blob({'fw': envelope(ENVELOPE_TABLE, 2, True), 'bad': bytes(plain),
+                               'cut': bytes(plain[:30]), 'raw': ALPHA}))
+
+
 def main():
     parser = argparse.ArgumentParser(description='Makes a real QEMU 7.2 migration stream.')
     parser.add_argument('--pc', type=int, metavar='MIB', help='a PC with MIB MiB of random RAM')
+    parser.add_argument('--envelopes', action='store_true', help='the blob of envelopes instead')
     parser.add_argument('out')
     args = parser.parse_args()
     out = pathlib.Path(args.out).absolute()
+    if args.envelopes:
+        write_envelopes(out)
+        return
     procs = Processes()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = pathlib.Path(tmp)
