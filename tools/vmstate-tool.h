@@ -35,6 +35,8 @@ extern const ToolCommand tool_command_inspect;
 extern const ToolCommand tool_command_serve;
 extern const ToolCommand tool_command_bus;
 
+/* Both print MESSAGE escaped with tool_escape_text() (it may hold Ids,
+ * section names, paths): no control character reaches the terminal. */
 /* Prints "vmstate CMD: MESSAGE" and a hint to use --help; returns 2. */
 int        tool_usage_error     (const char  *command,
                                  const char  *format,
@@ -44,8 +46,9 @@ int        tool_failure         (const char  *command,
                                  const char  *format,
                                  ...) G_GNUC_PRINTF (2, 3);
 
-/* An Id as a message shows it, as libvmstate's messages do: cut after
- * TOOL_ID_SHOWN_CHARS characters with "…". Allocated. */
+/* An Id as a message shows it, as libvmstate's messages do: escaped
+ * with tool_escape_text(), cut after TOOL_ID_SHOWN_CHARS characters with
+ * "…". Allocated. */
 #define TOOL_ID_SHOWN_CHARS 64
 char      *tool_abbreviate_id   (const char  *id);
 
