@@ -54,7 +54,13 @@ def pc_qemu(tmp, mib):
     wrapper = tmp / 'qemu-pc'
     wrapper.write_text(
         '#!/bin/sh\n'
-        'shift 2  # -machine none\n'
+        '# every argument but "-machine none"\n'
+        'for a; do\n'
+        '  shift\n'
+        '  if [ -n "$skip" ]; then skip=; continue; fi\n'
+        '  if [ "$a" = -machine ]; then skip=1; continue; fi\n'
+        '  set -- "$@" "$a"\n'
+        'done\n'
         f'exec {test_qemu.QEMU} -machine pc,memory-backend=ram -m {mib}M '
         f'-object memory-backend-file,id=ram,size={mib}M,mem-path={ram},share=off "$@"\n')
     wrapper.chmod(0o755)
