@@ -14,10 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
-
-#define CHECK(cond) do { if (!(cond)) { g_printerr ("%s:%d: invariant failed: %s\n", \
-                                                  __FILE__, __LINE__, #cond); abort (); } } while (0)
+#include "fuzz-common.h"
 
 static void
 check_same_entries (VmstateBlob *a,
@@ -47,9 +44,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data,
   blob = vmstate_blob_new_from_bytes (input, &error);
   if (blob == NULL)
     {
-      CHECK (error != NULL);
-      CHECK (error->domain == VMSTATE_ERROR);
-      CHECK (error->message != NULL && error->message[0] != '\0');
+      check_error (error, VMSTATE_ERROR);
       return 0;
     }
   CHECK (error == NULL);

@@ -17,20 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
-
-#define CHECK(cond) do { if (!(cond)) { g_printerr ("%s:%d: invariant failed: %s\n", \
-                                                  __FILE__, __LINE__, #cond); abort (); } } while (0)
+#include "fuzz-common.h"
 
 #define MAX_PAYLOAD (1024 * 1024)
-
-static void
-check_error (const GError *error)
-{
-  CHECK (error != NULL);
-  CHECK (error->domain == VMSTATE_ERROR);
-  CHECK (error->message != NULL && error->message[0] != '\0');
-}
 
 static void
 check_round_trip (GBytes *payload, guint version, gboolean compress)
@@ -69,7 +58,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data,
       check_round_trip (input, v, TRUE);
       envelope = vmstate_envelope_new_from_bytes (input, &error);
       CHECK (envelope == NULL);
-      check_error (error);
+      check_error (error, VMSTATE_ERROR);
       CHECK (error->code == VMSTATE_ERROR_NOT_ENVELOPE);
       return 0;
     }
@@ -78,7 +67,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data,
   decoded = vmstate_envelope_decode (input, MAX_PAYLOAD, &version, &decode_error);
   if (envelope == NULL)
     {
-      check_error (error);
+      check_error (error, VMSTATE_ERROR);
       CHECK (decoded == NULL);
       CHECK (decode_error != NULL && decode_error->code == error->code);
       return 0;
@@ -91,7 +80,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data,
   payload = vmstate_envelope_get_payload (envelope, MAX_PAYLOAD, &error);
   if (payload == NULL)
     {
-      check_error (error);
+      check_error (error, VMSTATE_ERROR);
       CHECK (decoded == NULL);
       CHECK (decode_error != NULL && decode_error->code == error->code);
       if (vmstate_envelope_get_payload_size (envelope) > MAX_PAYLOAD)
@@ -109,7 +98,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data,
       g_autoptr(GBytes) none = vmstate_envelope_get_payload (envelope, g_bytes_get_size (payload) - 1, &error);
 
       CHECK (none == NULL);
-      check_error (error);
+      check_error (error, VMSTATE_ERROR);
       CHECK (error->code == VMSTATE_ERROR_STATE_TOO_LARGE);
       g_clear_error (&error);
     }

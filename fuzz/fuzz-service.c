@@ -31,11 +31,9 @@
 #include <string.h>
 #include <sys/socket.h>
 
-int LLVMFuzzerInitialize (int *argc, char ***argv);
-int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
+#include "fuzz-common.h"
 
-#define CHECK(cond) do { if (!(cond)) { g_printerr ("%s:%d: invariant failed: %s\n", \
-                                                  __FILE__, __LINE__, #cond); abort (); } } while (0)
+int LLVMFuzzerInitialize (int *argc, char ***argv);
 
 #define MAX_STATE_SIZE 4096
 #define REPLY_TIMEOUT_MSEC 10000

@@ -34,6 +34,9 @@ inspect_add_options (GOptionContext *context)
     "section. Shows each entry's Id, size, SHA-256 and a preview, and for a\n"
     "state in a libvmstate envelope its version, flags, sizes and whether its\n"
     "checksum is right.\n"
+    "FILE may be - (standard input) or a pipe.\n"
+    "Text output shows control characters and bytes that are not UTF-8 as\n"
+    "\\xNN (\\n, \\t); JSON output as \\u00XX, and such bytes as U+FFFD.\n"
     "With --extract, an Id's bytes outside [A-Za-z0-9_.-] (and a leading dot)\n"
     "are written as %XX in its file name.");
 }
@@ -98,12 +101,15 @@ print_envelope_text (GString         *out,
                      InspectEnvelope *e)
 {
   VmstateEnvelope *env = e->envelope;
+  g_autofree char *message = NULL;
 
   if (env == NULL && e->error == NULL)
     return;
+  if (e->error != NULL)
+    message = tool_escape_text (e->error->message);
   if (env == NULL)
     {
-      g_string_append_printf (out, "    envelope: malformed: %s\n", e->error->message);
+      g_string_append_printf (out, "    envelope: malformed: %s\n", message);
       return;
     }
   g_string_append_printf (out, "    envelope: state version %u, %" G_GUINT64_FORMAT " bytes of payload",
@@ -117,7 +123,7 @@ print_envelope_text (GString         *out,
   g_string_append_printf (out, ", CRC-32C 0x%08x %s\n", vmstate_envelope_get_checksum (env),
                           e->error == NULL ? "OK" : "BAD");
   if (e->error != NULL)
-    g_string_append_printf (out, "    envelope: %s\n", e->error->message);
+    g_string_append_printf (out, "    envelope: %s\n", message);
 }
 
 static void
@@ -197,9 +203,9 @@ inspect_run (GOptionContext *context,
     return tool_usage_error ("inspect", "unexpected argument '%s'", argv[2]);
   if (opt_preview < 0)
     return tool_usage_error ("inspect", "--preview must be 0 or more");
-  path = argv[1];
+  path = tool_input_shown_name (argv[1]);
 
-  input = tool_input_read (path, &error);
+  input = tool_input_read (argv[1], &error);
   if (input == NULL)
     return tool_failure ("inspect", "%s", error->message);
 
@@ -236,62 +242,39 @@ inspect_run (GOptionContext *context,
   if (opt_json)
     {
       g_string_append (out, "{\"file\": ");
-      tool_json_append_string (out, path);
+      tool_json_append_string (out, argv[1]);
       g_string_append_printf (out, ", \"size\": %" G_GSIZE_FORMAT ", \"format\": \"%s\"",
                               g_bytes_get_size (input->file),
                               input->kind == TOOL_INPUT_STREAM ? "qemu-migration-stream" : "blob");
       if (input->kind == TOOL_INPUT_STREAM)
         {
-          ToolSection *payload_section = g_ptr_array_index (input->payload_sections, 0);
-          guint index = 0;
-
-          g_string_append_printf (out, ",\n \"stream\": {\"version\": %u, \"description_offset\": %"
-                                  G_GSIZE_FORMAT ", \"description_size\": %" G_GSIZE_FORMAT
-                                  ", \"sections\": [",
-                                  input->stream_version, input->vmdesc_offset, input->vmdesc_size);
-          for (guint i = 0; i < input->sections->len; i++)
-            {
-              ToolSection *section = g_ptr_array_index (input->sections, i);
-
-              g_string_append_printf (out, "%s\n  {\"type\": \"%s\", \"offset\": %" G_GSIZE_FORMAT,
-                                      i ? "," : "", section->type_name, section->offset);
-              if (section->name != NULL)
-                {
-                  g_string_append (out, ", \"name\": ");
-                  tool_json_append_string (out, section->name);
-                  g_string_append_printf (out, ", \"section_id\": %u", section->section_id);
-                }
-              if (section->has_header)
-                g_string_append_printf (out, ", \"instance_id\": %u, \"version_id\": %u",
-                                        section->instance_id, section->version_id);
-              g_string_append_printf (out, ", \"data_offset\": %" G_GSIZE_FORMAT
-                                      ", \"data_size\": %" G_GSIZE_FORMAT "}",
-                                      section->data_offset, section->data_size);
-            }
-          g_ptr_array_find (input->sections, payload_section, &index);
-          g_string_append_printf (out, "],\n  \"dbus_vmstate_section\": %u}", index);
+          g_string_append (out, ",\n \"stream\": ");
+          tool_input_append_stream_json (out, input);
         }
       g_string_append_printf (out, ",\n \"payload_size\": %" G_GSIZE_FORMAT ", \"entries\": [",
                               g_bytes_get_size (input->payload));
     }
   else
     {
+      g_autofree char *shown_path = tool_escape_text (path);
+
       if (input->kind == TOOL_INPUT_STREAM)
         {
           ToolSection *section = g_ptr_array_index (input->payload_sections, 0);
+          g_autofree char *name = tool_escape_text (section->name);
 
           g_string_append_printf (out, "%s: QEMU migration stream, version %u, %" G_GSIZE_FORMAT
-                                  " bytes, %u sections\n", path, input->stream_version,
+                                  " bytes, %u sections\n", shown_path, input->stream_version,
                                   g_bytes_get_size (input->file), input->sections->len);
           g_string_append_printf (out, "section '%s' (id %u, instance %u, version %u) at offset %"
                                   G_GSIZE_FORMAT ": %" G_GSIZE_FORMAT " bytes of dbus-vmstate data\n",
-                                  section->name, section->section_id, section->instance_id,
+                                  name, section->section_id, section->instance_id,
                                   section->version_id, section->offset,
                                   g_bytes_get_size (input->payload));
         }
       else
         g_string_append_printf (out, "%s: dbus-vmstate blob, %" G_GSIZE_FORMAT " bytes\n",
-                                path, g_bytes_get_size (input->file));
+                                shown_path, g_bytes_get_size (input->file));
       g_string_append_printf (out, "%u entr%s\n", n_ids, n_ids == 1 ? "y" : "ies");
     }
 
@@ -337,14 +320,20 @@ inspect_run (GOptionContext *context,
         }
       else
         {
+          g_autofree char *id = tool_escape_text (ids[i]);
+
           g_string_append_printf (out, "  %s: %" G_GSIZE_FORMAT " bytes, sha256 %s\n",
-                                  ids[i], size, sha256);
+                                  id, size, sha256);
           print_envelope_text (out, state, &envelope);
           print_preview (out, data, preview);
           if (preview < size && preview > 0)
             g_string_append_printf (out, "    … %" G_GSIZE_FORMAT " more bytes\n", size - preview);
           if (file != NULL)
-            g_string_append_printf (out, "    extracted to %s\n", file);
+            {
+              g_autofree char *shown_file = tool_escape_text (file);
+
+              g_string_append_printf (out, "    extracted to %s\n", shown_file);
+            }
         }
       inspect_envelope_clear (&envelope);
     }

@@ -1,10 +1,15 @@
-/* vmstate-json.c: a small JSON reader for QEMU's migration stream description
+/* vmstate-json.c: a small JSON reader for QEMU's migration stream
+ * description, and the writers of untrusted strings (as JSON, as text)
  *
  * QEMU ends a migration stream with a JSON description of its device
  * sections (field names and sizes). The tool needs it to step over the
  * sections it does not understand; GLib has no JSON parser and the tool
  * should not pull in json-glib for this, so here is a strict RFC 8259
  * reader of a few hundred lines.
+ *
+ * Section names, Ids and paths come from files and helpers: the tool
+ * writes them with tool_json_append_string() (always valid JSON and
+ * UTF-8) or tool_escape_text() (safe on a terminal), never raw.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -89,9 +94,25 @@ parse_string (Parser  *parser,
               char   **out,
               GError **error)
 {
-  g_autoptr(GString) str = g_string_new (NULL);
+  g_autoptr(GString) str = NULL;
+  const char *plain = parser->p + 1;
 
   parser->p++; /* the opening quote */
+
+  /* most strings have no escape: one copy */
+  while (plain < parser->end && *plain != '"' && *plain != '\\' && (guchar) *plain >= 0x20)
+    plain++;
+  if (plain < parser->end && *plain == '"')
+    {
+      if (!g_utf8_validate (parser->p, plain - parser->p, NULL))
+        return fail (parser, error, "string is not UTF-8");
+      *out = g_strndup (parser->p, plain - parser->p);
+      parser->p = plain + 1;
+      return TRUE;
+    }
+
+  str = g_string_new_len (parser->p, plain - parser->p);
+  parser->p = plain;
   while (parser->p < parser->end && *parser->p != '"')
     {
       guchar c = *parser->p;
@@ -161,8 +182,8 @@ parse_number (Parser   *parser,
               GError  **error)
 {
   const char *begin = parser->p;
-  g_autofree char *text = NULL;
-  char *endptr;
+  char text[G_ASCII_DTOSTR_BUF_SIZE];
+  g_autofree char *long_text = NULL;
 
   if (parser->p < parser->end && *parser->p == '-')
     parser->p++;
@@ -191,10 +212,76 @@ parse_number (Parser   *parser,
       while (parser->p < parser->end && g_ascii_isdigit (*parser->p))
         parser->p++;
     }
-  text = g_strndup (begin, parser->p - begin);
   json->type = TOOL_JSON_NUMBER;
-  json->number = g_ascii_strtod (text, &endptr);
+  if ((gsize) (parser->p - begin) < sizeof text)
+    {
+      memcpy (text, begin, parser->p - begin);
+      text[parser->p - begin] = '\0';
+      json->number = g_ascii_strtod (text, NULL);
+    }
+  else
+    {
+      long_text = g_strndup (begin, parser->p - begin);
+      json->number = g_ascii_strtod (long_text, NULL);
+    }
   return TRUE;
+}
+
+/* An object or an array: its members, or elements, up to the closing
+ * bracket. */
+static gboolean
+parse_container (Parser   *parser,
+                 ToolJson *json,
+                 int       depth,
+                 GError  **error)
+{
+  gboolean object = *parser->p == '{';
+  char close = object ? '}' : ']';
+
+  json->type = object ? TOOL_JSON_OBJECT : TOOL_JSON_ARRAY;
+  json->items = g_ptr_array_new_with_free_func ((GDestroyNotify) tool_json_free);
+  if (object)
+    json->keys = g_ptr_array_new_with_free_func (g_free);
+  parser->p++;
+  skip_space (parser);
+  if (parser->p < parser->end && *parser->p == close)
+    {
+      parser->p++;
+      return TRUE;
+    }
+  for (;;)
+    {
+      ToolJson *value = NULL;
+
+      if (object)
+        {
+          char *key = NULL;
+
+          skip_space (parser);
+          if (parser->p >= parser->end || *parser->p != '"')
+            return fail (parser, error, "expected a key");
+          if (!parse_string (parser, &key, error))
+            return FALSE;
+          g_ptr_array_add (json->keys, key);
+          skip_space (parser);
+          if (parser->p >= parser->end || *parser->p != ':')
+            return fail (parser, error, "expected ':'");
+          parser->p++;
+        }
+      if (!parse_value (parser, &value, depth + 1, error))
+        return FALSE;
+      g_ptr_array_add (json->items, value);
+      skip_space (parser);
+      if (parser->p < parser->end && *parser->p == ',')
+        parser->p++;
+      else if (parser->p < parser->end && *parser->p == close)
+        {
+          parser->p++;
+          return TRUE;
+        }
+      else
+        return fail (parser, error, object ? "expected ',' or '}'" : "expected ',' or ']'");
+    }
 }
 
 static gboolean
@@ -215,79 +302,9 @@ parse_value (Parser    *parser,
   switch (*parser->p)
     {
     case '{':
-      json->type = TOOL_JSON_OBJECT;
-      json->items = g_ptr_array_new_with_free_func ((GDestroyNotify) tool_json_free);
-      json->keys = g_ptr_array_new_with_free_func (g_free);
-      parser->p++;
-      skip_space (parser);
-      if (parser->p < parser->end && *parser->p == '}')
-        {
-          parser->p++;
-          break;
-        }
-      for (;;)
-        {
-          ToolJson *value = NULL;
-          char *key = NULL;
-
-          skip_space (parser);
-          if (parser->p >= parser->end || *parser->p != '"')
-            return fail (parser, error, "expected a key");
-          if (!parse_string (parser, &key, error))
-            return FALSE;
-          g_ptr_array_add (json->keys, key);
-          skip_space (parser);
-          if (parser->p >= parser->end || *parser->p != ':')
-            return fail (parser, error, "expected ':'");
-          parser->p++;
-          if (!parse_value (parser, &value, depth + 1, error))
-            return FALSE;
-          g_ptr_array_add (json->items, value);
-          skip_space (parser);
-          if (parser->p < parser->end && *parser->p == ',')
-            {
-              parser->p++;
-              continue;
-            }
-          if (parser->p < parser->end && *parser->p == '}')
-            {
-              parser->p++;
-              break;
-            }
-          return fail (parser, error, "expected ',' or '}'");
-        }
-      break;
-
     case '[':
-      json->type = TOOL_JSON_ARRAY;
-      json->items = g_ptr_array_new_with_free_func ((GDestroyNotify) tool_json_free);
-      parser->p++;
-      skip_space (parser);
-      if (parser->p < parser->end && *parser->p == ']')
-        {
-          parser->p++;
-          break;
-        }
-      for (;;)
-        {
-          ToolJson *value = NULL;
-
-          if (!parse_value (parser, &value, depth + 1, error))
-            return FALSE;
-          g_ptr_array_add (json->items, value);
-          skip_space (parser);
-          if (parser->p < parser->end && *parser->p == ',')
-            {
-              parser->p++;
-              continue;
-            }
-          if (parser->p < parser->end && *parser->p == ']')
-            {
-              parser->p++;
-              break;
-            }
-          return fail (parser, error, "expected ',' or ']'");
-        }
+      if (!parse_container (parser, json, depth, error))
+        return FALSE;
       break;
 
     case '"':
@@ -373,23 +390,67 @@ tool_json_get_uint (ToolJson   *object,
   return TRUE;
 }
 
+/* The character at @p and where the next one starts; an invalid UTF-8
+ * byte is one character of its own, (gunichar) -1. */
+static const char *
+next_char (const char *p,
+           gunichar   *c)
+{
+  *c = g_utf8_get_char_validated (p, -1);
+  if (*c == (gunichar) -1 || *c == (gunichar) -2)
+    {
+      *c = (gunichar) -1;
+      return p + 1;
+    }
+  return g_utf8_next_char (p);
+}
+
 void
 tool_json_append_string (GString    *out,
                          const char *str)
 {
   g_string_append_c (out, '"');
-  for (const char *p = str; *p != '\0'; p++)
+  for (const char *p = str, *next; *p != '\0'; p = next)
     {
-      guchar c = *p;
+      gunichar c;
 
-      if (c == '"' || c == '\\')
-        g_string_append_printf (out, "\\%c", c);
+      next = next_char (p, &c);
+      if (c == (gunichar) -1)
+        g_string_append (out, "\\ufffd");
+      else if (c == '"' || c == '\\')
+        {
+          g_string_append_c (out, '\\');
+          g_string_append_c (out, c);
+        }
       else if (c == '\n')
         g_string_append (out, "\\n");
       else if (c < 0x20 || c == 0x7f)
         g_string_append_printf (out, "\\u%04x", c);
       else
-        g_string_append_c (out, c);
+        g_string_append_len (out, p, next - p);
     }
   g_string_append_c (out, '"');
+}
+
+char *
+tool_escape_text (const char *str)
+{
+  GString *out = g_string_new (NULL);
+
+  for (const char *p = str, *next; *p != '\0'; p = next)
+    {
+      gunichar c;
+
+      next = next_char (p, &c);
+      if (c == '\n')
+        g_string_append (out, "\\n");
+      else if (c == '\t')
+        g_string_append (out, "\\t");
+      else if (c == (gunichar) -1 || c < 0x20 || c == 0x7f || (c >= 0x80 && !g_unichar_isprint (c)))
+        for (const char *b = p; b < next; b++)
+          g_string_append_printf (out, "\\x%02x", (guchar) *b);
+      else
+        g_string_append_len (out, p, next - p);
+    }
+  return g_string_free (out, FALSE);
 }

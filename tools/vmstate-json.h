@@ -1,4 +1,5 @@
-/* vmstate-json.h: a small JSON reader for QEMU's migration stream description
+/* vmstate-json.h: a small JSON reader for QEMU's migration stream
+ * description, and the writers of untrusted strings (as JSON, as text)
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -42,9 +43,22 @@ gboolean    tool_json_get_uint   (ToolJson   *object,
                                   const char *key,
                                   guint64    *value);
 
-/* Appends @str (UTF-8) as a JSON string literal. */
+/* Untrusted strings (section names, Ids, paths) on their way out.
+ *
+ * Appends @str as a JSON string literal: always valid JSON and valid
+ * UTF-8. Each byte that is not part of valid UTF-8 becomes U+FFFD
+ * ("\ufffd"), control characters become \n or \u00XX. */
 void        tool_json_append_string (GString    *out,
                                      const char *str);
+
+/* @str made safe to print on a terminal: \n and \t for newline and tab;
+ * \xNN for each byte of any other control character (C0, DEL, C1), of
+ * any other character that is not printable (format characters such as
+ * bidirectional overrides, unassigned code points), and for each byte
+ * that is not part of valid UTF-8. Printable characters, backslash
+ * included, are kept as they are, so escaping twice changes nothing.
+ * Allocated. */
+char       *tool_escape_text        (const char *str);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ToolJson, tool_json_free)
 

@@ -21,10 +21,23 @@
  * Anything the walker cannot step over honestly is an error naming the
  * section and its offset, never a guess.
  *
+ * The file is untrusted (copied between hosts): the walk is linear in its
+ * size. The description's devices are indexed once (sorted, then found
+ * by binary search: a hash table of names chosen by the file's author
+ * could be flooded), and the bytes of each one's fields added up once,
+ * so a section is stepped over in one step, its fields looked at one by
+ * one only to name the one that does not fit.
+ *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 
+#include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
 
 #include "vmstate-json.h"
 #include "vmstate-tool.h"
@@ -54,6 +67,8 @@
 
 #define DBUS_VMSTATE_NAME "dbus-vmstate"
 
+#define MAX_ITERATIVE_SECTIONS 1024
+
 typedef struct
 {
   const guint8 *buf;
@@ -61,6 +76,7 @@ typedef struct
   gsize         pos;
   gsize         end;     /* where sections stop: the JSON description */
   ToolJson     *vmdesc;
+  GPtrArray    *devices; /* of Vmsd, sorted by (name, instance_id) */
   guint64       page_size;
   ToolInput    *input;
 } Walker;
@@ -102,15 +118,18 @@ read_be16 (Walker *w, guint16 *v, const char *what, GError **error)
   return TRUE;
 }
 
+static guint32
+get_be32 (const guint8 *p)
+{
+  return ((guint32) p[0] << 24) | ((guint32) p[1] << 16) | ((guint32) p[2] << 8) | p[3];
+}
+
 static gboolean
 read_be32 (Walker *w, guint32 *v, const char *what, GError **error)
 {
-  const guint8 *p;
-
   if (!need (w, 4, what, error))
     return FALSE;
-  p = w->buf + w->pos;
-  *v = ((guint32) p[0] << 24) | ((guint32) p[1] << 16) | ((guint32) p[2] << 8) | p[3];
+  *v = get_be32 (w->buf + w->pos);
   w->pos += 4;
   return TRUE;
 }
@@ -154,48 +173,214 @@ invalid (GError    **error,
          const char *format,
          ...)
 {
-  g_autofree char *message = NULL;
+  GError *local_error;
   va_list args;
 
   va_start (args, format);
-  message = g_strdup_vprintf (format, args);
+  local_error = g_error_new_valist (G_IO_ERROR, G_IO_ERROR_INVALID_DATA, format, args);
   va_end (args);
-  g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-               "at offset %" G_GSIZE_FORMAT " (0x%" G_GSIZE_MODIFIER "x): %s",
-               offset, offset, message);
+  g_prefix_error (&local_error, "at offset %" G_GSIZE_FORMAT " (0x%" G_GSIZE_MODIFIER "x): ",
+                  offset, offset);
+  g_propagate_error (error, local_error);
   return FALSE;
+}
+
+/* What the walker needs of one vmstate description (a device, or one of
+ * its subsections), read from the JSON once, before the walk. */
+typedef struct
+{
+  ToolJson   *json;
+  const char *name;          /* a device's section name; NULL for a subsection */
+  guint32     instance_id;
+  const char *vmsd_name;     /* NULL when missing */
+  gboolean    has_version;
+  guint64     version;
+  gboolean    has_fields;
+  gboolean    fields_valid;  /* every field has a size (and a good array_len) */
+  guint64     fields_size;   /* their bytes in the stream, when valid */
+  GPtrArray  *subsections;   /* of Vmsd; NULL when not an array */
+} Vmsd;
+
+static void
+vmsd_free (Vmsd *vmsd)
+{
+  g_clear_pointer (&vmsd->subsections, g_ptr_array_unref);
+  g_free (vmsd);
+}
+
+/* The bytes one field takes in the stream: size x array_len. */
+static gboolean
+field_size (ToolJson *field,
+            guint64  *bytes)
+{
+  guint64 size, count = 1;
+
+  if (!tool_json_get_uint (field, "size", &size))
+    return FALSE;
+  if (tool_json_get (field, "array_len") != NULL &&
+      !tool_json_get_uint (field, "array_len", &count))
+    return FALSE;
+  if (count != 0 && size > G_MAXUINT64 / count)
+    return FALSE;
+  *bytes = size * count;
+  return TRUE;
+}
+
+static Vmsd *
+vmsd_new (ToolJson *json)
+{
+  Vmsd *vmsd = g_new0 (Vmsd, 1);
+  ToolJson *fields = tool_json_get (json, "fields");
+  ToolJson *subsections = tool_json_get (json, "subsections");
+
+  vmsd->json = json;
+  vmsd->vmsd_name = tool_json_get_string (json, "vmsd_name");
+  vmsd->has_version = tool_json_get_uint (json, "version", &vmsd->version);
+  vmsd->has_fields = fields != NULL;
+  vmsd->fields_valid = TRUE;
+  for (guint i = 0; fields != NULL && fields->type == TOOL_JSON_ARRAY && i < fields->items->len; i++)
+    {
+      guint64 bytes;
+
+      if (!field_size (g_ptr_array_index (fields->items, i), &bytes) ||
+          bytes > G_MAXUINT64 - vmsd->fields_size)
+        {
+          vmsd->fields_valid = FALSE;
+          break;
+        }
+      vmsd->fields_size += bytes;
+    }
+  if (subsections != NULL && subsections->type == TOOL_JSON_ARRAY)
+    {
+      vmsd->subsections = g_ptr_array_new_full (subsections->items->len, (GDestroyNotify) vmsd_free);
+      for (guint i = 0; i < subsections->items->len; i++)
+        g_ptr_array_add (vmsd->subsections, vmsd_new (g_ptr_array_index (subsections->items, i)));
+    }
+  return vmsd;
+}
+
+static int
+compare_devices (const Vmsd *a,
+                 const char *name,
+                 guint32     instance_id)
+{
+  int c = strcmp (a->name, name);
+
+  if (c != 0)
+    return c;
+  return a->instance_id < instance_id ? -1 : a->instance_id > instance_id;
+}
+
+static int
+sort_devices (gconstpointer a,
+              gconstpointer b)
+{
+  const Vmsd *vb = *(Vmsd * const *) b;
+
+  return compare_devices (*(Vmsd * const *) a, vb->name, vb->instance_id);
+}
+
+/* Indexes the description's devices by (name, instance_id), sorted: a
+ * name never longer than a section name's 255 bytes, a binary search per
+ * section. (A hash table of names chosen by whoever wrote the file could
+ * be flooded with collisions; this cannot.) The first of duplicates wins,
+ * as the sort is stable. */
+static void
+index_devices (Walker *w)
+{
+  ToolJson *devices = tool_json_get (w->vmdesc, "devices");
+
+  w->devices = g_ptr_array_new_with_free_func ((GDestroyNotify) vmsd_free);
+  for (guint i = 0; i < devices->items->len; i++)
+    {
+      ToolJson *device = g_ptr_array_index (devices->items, i);
+      const char *name = tool_json_get_string (device, "name");
+      guint64 instance;
+      Vmsd *vmsd;
+
+      if (name == NULL || strlen (name) > 255 ||
+          !tool_json_get_uint (device, "instance_id", &instance) || instance > G_MAXUINT32)
+        continue; /* no section can match it */
+      vmsd = vmsd_new (device);
+      vmsd->name = name;
+      vmsd->instance_id = instance;
+      g_ptr_array_add (w->devices, vmsd);
+    }
+  g_ptr_array_sort (w->devices, sort_devices);
+}
+
+static Vmsd *
+find_device (Walker      *w,
+             ToolSection *section)
+{
+  guint lo = 0, hi;
+
+  if (w->devices == NULL)
+    return NULL;
+  /* the first device not before (name, instance_id) */
+  hi = w->devices->len;
+  while (lo < hi)
+    {
+      guint mid = lo + (hi - lo) / 2;
+
+      if (compare_devices (g_ptr_array_index (w->devices, mid), section->name, section->instance_id) < 0)
+        lo = mid + 1;
+      else
+        hi = mid;
+    }
+  if (lo < w->devices->len &&
+      compare_devices (g_ptr_array_index (w->devices, lo), section->name, section->instance_id) == 0)
+    return g_ptr_array_index (w->devices, lo);
+  return NULL;
 }
 
 /* The JSON description is the last thing in the file: 0x06, be32 length,
  * that many bytes of JSON text, the end. JSON text never holds the byte
- * 0x06, so the last 0x06 in the file is its marker, if there is one. */
+ * 0x06, so the marker is within the 5 bytes before the last 0x06 of the
+ * file (itself, or one of the length's bytes can be 0x06): each
+ * candidate there whose length reaches exactly to the end, and whose
+ * text starts with '{', is tried, the earliest first. */
 static gboolean
 find_vmdesc (Walker  *w,
              GError **error)
 {
-  gsize i = w->size;
-  guint32 len;
-  const guint8 *p;
+  g_autoptr(GError) first_error = NULL;
+  gsize last = w->size, i;
+  guint32 len = 0;
 
-  while (i > 0 && w->buf[i - 1] != QEMU_VM_VMDESCRIPTION)
-    i--;
-  if (i == 0)
+  while (last > 0 && w->buf[last - 1] != QEMU_VM_VMDESCRIPTION)
+    last--;
+  if (last == 0)
     return TRUE;
-  i--;
-  if (w->size - i < 5)
-    return TRUE;
-  p = w->buf + i + 1;
-  len = ((guint32) p[0] << 24) | ((guint32) p[1] << 16) | ((guint32) p[2] << 8) | p[3];
-  if ((gsize) len != w->size - i - 5 || len == 0 || w->buf[i + 5] != '{')
-    return TRUE;
+  last--;
 
-  w->vmdesc = tool_json_parse ((const char *) w->buf + i + 5, len, error);
-  if (w->vmdesc == NULL)
+  for (i = last >= 4 ? last - 4 : 0; i <= last; i++)
     {
-      g_prefix_error (error, "the stream's description at offset %" G_GSIZE_FORMAT
-                      " is not valid: ", i);
+      g_autoptr(GError) local_error = NULL;
+
+      if (w->buf[i] != QEMU_VM_VMDESCRIPTION || w->size - i <= 5)
+        continue;
+      len = get_be32 (w->buf + i + 1);
+      if ((gsize) len != w->size - i - 5 || w->buf[i + 5] != '{')
+        continue;
+      w->vmdesc = tool_json_parse ((const char *) w->buf + i + 5, len, &local_error);
+      if (w->vmdesc != NULL)
+        break;
+      if (first_error == NULL)
+        {
+          first_error = g_steal_pointer (&local_error);
+          g_prefix_error (&first_error, "the stream's description at offset %" G_GSIZE_FORMAT
+                          " is not valid: ", i);
+        }
+    }
+  if (w->vmdesc == NULL && first_error != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&first_error));
       return FALSE;
     }
+  if (w->vmdesc == NULL)
+    return TRUE; /* no description: only sections that need none can be walked */
+
   if (w->vmdesc->type != TOOL_JSON_OBJECT ||
       tool_json_get (w->vmdesc, "devices") == NULL ||
       tool_json_get (w->vmdesc, "devices")->type != TOOL_JSON_ARRAY)
@@ -207,75 +392,64 @@ find_vmdesc (Walker  *w,
   w->input->vmdesc_offset = i;
   w->input->vmdesc_size = len;
   w->end = i;
+  index_devices (w);
   return TRUE;
 }
 
-static ToolJson *
-find_device (Walker     *w,
-             const char *name,
-             guint32     instance_id)
-{
-  ToolJson *devices = tool_json_get (w->vmdesc, "devices");
-
-  if (devices == NULL)
-    return NULL;
-  for (guint i = 0; i < devices->items->len; i++)
-    {
-      ToolJson *device = g_ptr_array_index (devices->items, i);
-      const char *device_name = tool_json_get_string (device, "name");
-      guint64 instance;
-
-      if (device_name != NULL && g_str_equal (device_name, name) &&
-          tool_json_get_uint (device, "instance_id", &instance) && instance == instance_id)
-        return device;
-    }
-  return NULL;
-}
-
-/* Steps over the fields and subsections of one vmstate description. */
+/* Steps over a description's fields one by one, to say which one is
+ * wrong or does not fit: the error path of skip_vmsd(). */
 static gboolean
-skip_vmsd (Walker     *w,
-           ToolJson   *vmsd,
-           const char *section,
-           int         depth,
-           GError    **error)
+skip_fields_one_by_one (Walker     *w,
+                        Vmsd       *vmsd,
+                        const char *section,
+                        GError    **error)
 {
-  ToolJson *fields = tool_json_get (vmsd, "fields");
-  ToolJson *subsections = tool_json_get (vmsd, "subsections");
-
-  if (depth > 32)
-    return invalid (error, w->pos, "section '%s': subsections nested too deeply", section);
+  ToolJson *fields = tool_json_get (vmsd->json, "fields");
 
   for (guint i = 0; fields != NULL && fields->type == TOOL_JSON_ARRAY && i < fields->items->len; i++)
     {
       ToolJson *field = g_ptr_array_index (fields->items, i);
       const char *field_name = tool_json_get_string (field, "name");
-      guint64 size, count = 1;
-      g_autofree char *what = NULL;
+      guint64 bytes;
 
-      if (!tool_json_get_uint (field, "size", &size))
-        return invalid (error, w->pos, "section '%s': field '%s' of the description has no size",
-                        section, field_name ? field_name : "?");
-      if (tool_json_get (field, "array_len") != NULL &&
-          !tool_json_get_uint (field, "array_len", &count))
-        return invalid (error, w->pos, "section '%s': field '%s' has a bad array_len",
-                        section, field_name ? field_name : "?");
-      if (count != 0 && size > G_MAXUINT64 / count)
-        return invalid (error, w->pos, "section '%s': field '%s' is too large",
-                        section, field_name ? field_name : "?");
-      what = g_strdup_printf ("field '%s' of section '%s'", field_name ? field_name : "?", section);
-      if (!skip (w, size * count, what, error))
-        return FALSE;
+      if (field_name == NULL)
+        field_name = "?";
+      if (!field_size (field, &bytes))
+        return invalid (error, w->pos, "section '%s': field '%s' of the description has no "
+                        "valid size (a whole number of bytes, times a whole array_len)",
+                        section, field_name);
+      if (w->end - w->pos < bytes)
+        {
+          g_autofree char *what = g_strdup_printf ("field '%s' of section '%s'", field_name, section);
+
+          return need (w, bytes, what, error);
+        }
+      w->pos += bytes;
     }
+  return TRUE;
+}
 
-  for (guint i = 0; subsections != NULL && subsections->type == TOOL_JSON_ARRAY &&
-                    i < subsections->items->len; i++)
+/* Steps over the fields and subsections of one vmstate description. */
+static gboolean
+skip_vmsd (Walker     *w,
+           Vmsd       *vmsd,
+           const char *section,
+           int         depth,
+           GError    **error)
+{
+  if (depth > 32)
+    return invalid (error, w->pos, "section '%s': subsections nested too deeply", section);
+
+  if (vmsd->fields_valid && w->end - w->pos >= vmsd->fields_size)
+    w->pos += vmsd->fields_size;
+  else if (!skip_fields_one_by_one (w, vmsd, section, error))
+    return FALSE;
+
+  for (guint i = 0; vmsd->subsections != NULL && i < vmsd->subsections->len; i++)
     {
-      ToolJson *sub = g_ptr_array_index (subsections->items, i);
-      const char *vmsd_name = tool_json_get_string (sub, "vmsd_name");
+      Vmsd *sub = g_ptr_array_index (vmsd->subsections, i);
       g_autofree char *name = NULL;
       gsize offset = w->pos;
-      guint64 version;
       guint32 stream_version;
       guint8 type;
 
@@ -283,17 +457,17 @@ skip_vmsd (Walker     *w,
         return FALSE;
       if (type != QEMU_VM_SUBSECTION)
         return invalid (error, offset, "section '%s': expected subsection '%s' (0x05), found 0x%02x",
-                        section, vmsd_name ? vmsd_name : "?", type);
+                        section, sub->vmsd_name ? sub->vmsd_name : "?", type);
       if (!read_short_string (w, &name, "a subsection name", error) ||
           !read_be32 (w, &stream_version, "a subsection version", error))
         return FALSE;
-      if (vmsd_name == NULL || !g_str_equal (name, vmsd_name))
+      if (sub->vmsd_name == NULL || !g_str_equal (name, sub->vmsd_name))
         return invalid (error, offset, "section '%s': the stream has subsection '%s' where its "
-                        "description has '%s'", section, name, vmsd_name ? vmsd_name : "?");
-      if (tool_json_get_uint (sub, "version", &version) && version != stream_version)
+                        "description has '%s'", section, name, sub->vmsd_name ? sub->vmsd_name : "?");
+      if (sub->has_version && sub->version != stream_version)
         return invalid (error, offset, "section '%s': subsection '%s' is version %u in the "
                         "stream but %" G_GUINT64_FORMAT " in the description",
-                        section, name, stream_version, version);
+                        section, name, stream_version, sub->version);
       if (!skip_vmsd (w, sub, section, depth + 1, error))
         return FALSE;
     }
@@ -304,9 +478,9 @@ skip_vmsd (Walker     *w,
 static gboolean
 read_dbus_vmstate (Walker      *w,
                    ToolSection *section,
+                   Vmsd        *device,
                    GError     **error)
 {
-  ToolJson *device = find_device (w, section->name, section->instance_id);
   gsize offset = w->pos;
   guint32 data_size;
 
@@ -318,24 +492,13 @@ read_dbus_vmstate (Walker      *w,
   if (!need (w, data_size, "the dbus-vmstate data", error))
     return FALSE;
 
-  if (device != NULL)
-    {
-      ToolJson *fields = tool_json_get (device, "fields");
-      guint64 described = 0;
-
-      for (guint i = 0; fields != NULL && fields->type == TOOL_JSON_ARRAY && i < fields->items->len; i++)
-        {
-          guint64 size = 0, count = 1;
-
-          tool_json_get_uint (g_ptr_array_index (fields->items, i), "size", &size);
-          tool_json_get_uint (g_ptr_array_index (fields->items, i), "array_len", &count);
-          described += size * count;
-        }
-      if (described != 4 + (guint64) data_size)
-        return invalid (error, offset, "section '%s' holds %u bytes of data but the stream's "
-                        "description says %" G_GUINT64_FORMAT, section->name,
-                        4 + data_size, described);
-    }
+  if (device != NULL && !device->fields_valid)
+    return invalid (error, offset, "section '%s': a field of the stream's description has no "
+                    "valid size", section->name);
+  if (device != NULL && device->fields_size != 4 + (guint64) data_size)
+    return invalid (error, offset, "section '%s' holds %u bytes of data but the stream's "
+                    "description says %" G_GUINT64_FORMAT, section->name,
+                    4 + data_size, device->fields_size);
 
   g_ptr_array_add (w->input->payload_sections, section);
   g_ptr_array_add (w->input->payloads, g_bytes_new_from_bytes (w->input->file, w->pos, data_size));
@@ -494,18 +657,13 @@ tool_section_free (ToolSection *section)
 }
 
 static gboolean
-is_dbus_vmstate (Walker      *w,
+is_dbus_vmstate (Vmsd        *device,
                  ToolSection *section)
 {
-  ToolJson *device;
-  const char *vmsd_name;
-
   /* QEMU 7.2 names it "dbus-vmstate/dbus-vmstate"; go by the
    * description's vmsd_name when there is one. */
-  device = find_device (w, section->name, section->instance_id);
-  vmsd_name = tool_json_get_string (device, "vmsd_name");
-  if (vmsd_name != NULL)
-    return g_str_equal (vmsd_name, DBUS_VMSTATE_NAME);
+  if (device != NULL && device->vmsd_name != NULL)
+    return g_str_equal (device->vmsd_name, DBUS_VMSTATE_NAME);
   return g_str_equal (section->name, DBUS_VMSTATE_NAME) ||
          g_str_has_suffix (section->name, "/" DBUS_VMSTATE_NAME);
 }
@@ -533,8 +691,8 @@ walk (Walker  *w,
 
   for (;;)
     {
-      g_autoptr(GError) local_error = NULL;
       ToolSection *section = g_new0 (ToolSection, 1);
+      Vmsd *device;
       guint8 type;
 
       section->offset = w->pos;
@@ -586,6 +744,12 @@ walk (Walker  *w,
               !read_be32 (w, &section->instance_id, "an instance id", error) ||
               !read_be32 (w, &section->version_id, "a version id", error))
             return FALSE;
+          /* QEMU starts a few (one per iterative device); a bound keeps
+           * crafted ids from flooding the table's buckets */
+          if (type == QEMU_VM_SECTION_START &&
+              g_hash_table_size (iterative) >= MAX_ITERATIVE_SECTIONS)
+            return invalid (error, section->offset, "more than %u iterative sections start",
+                            MAX_ITERATIVE_SECTIONS);
           if (type == QEMU_VM_SECTION_START)
             g_hash_table_insert (iterative, GUINT_TO_POINTER (section->section_id),
                                  g_strdup (section->name));
@@ -613,20 +777,19 @@ walk (Walker  *w,
 
       /* the section's data */
       section->data_offset = w->pos;
-      if (type == QEMU_VM_SECTION_FULL && is_dbus_vmstate (w, section))
+      device = type == QEMU_VM_SECTION_FULL ? find_device (w, section) : NULL;
+      if (type == QEMU_VM_SECTION_FULL && is_dbus_vmstate (device, section))
         {
-          if (!read_dbus_vmstate (w, section, error))
+          if (!read_dbus_vmstate (w, section, device, error))
             return FALSE;
         }
       else if (type == QEMU_VM_SECTION_FULL)
         {
-          ToolJson *device = find_device (w, section->name, section->instance_id);
-
           if (device == NULL)
             return invalid (error, section->offset, "cannot step over section '%s': %s",
                             section->name, w->vmdesc ? "the stream's JSON description does not describe it"
                                                      : "the stream has no JSON description");
-          if (tool_json_get (device, "fields") == NULL)
+          if (!device->has_fields)
             return invalid (error, section->offset, "cannot step over section '%s': the stream's "
                             "JSON description has no fields for it", section->name);
           if (!skip_vmsd (w, device, section->name, 0, error))
@@ -692,6 +855,7 @@ tool_input_parse_stream (GBytes  *file,
   w.input = input;
   ok = walk (&w, error);
   vmdesc = w.vmdesc;
+  g_clear_pointer (&w.devices, g_ptr_array_unref);
   if (!ok)
     return NULL;
 
@@ -700,24 +864,117 @@ tool_input_parse_stream (GBytes  *file,
   return g_steal_pointer (&input);
 }
 
+void
+tool_input_append_stream_json (GString   *out,
+                               ToolInput *input)
+{
+  guint index = 0;
+
+  g_string_append_printf (out, "{\"version\": %u, \"description_offset\": %" G_GSIZE_FORMAT
+                          ", \"description_size\": %" G_GSIZE_FORMAT ", \"sections\": [",
+                          input->stream_version, input->vmdesc_offset, input->vmdesc_size);
+  for (guint i = 0; i < input->sections->len; i++)
+    {
+      ToolSection *section = g_ptr_array_index (input->sections, i);
+
+      g_string_append_printf (out, "%s\n  {\"type\": \"%s\", \"offset\": %" G_GSIZE_FORMAT,
+                              i ? "," : "", section->type_name, section->offset);
+      if (section->name != NULL)
+        {
+          g_string_append (out, ", \"name\": ");
+          tool_json_append_string (out, section->name);
+          g_string_append_printf (out, ", \"section_id\": %u", section->section_id);
+        }
+      if (section->has_header)
+        g_string_append_printf (out, ", \"instance_id\": %u, \"version_id\": %u",
+                                section->instance_id, section->version_id);
+      g_string_append_printf (out, ", \"data_offset\": %" G_GSIZE_FORMAT
+                              ", \"data_size\": %" G_GSIZE_FORMAT "}",
+                              section->data_offset, section->data_size);
+    }
+  g_string_append (out, "],\n  \"dbus_vmstate_section\": ");
+  if (input->payload_sections->len == 1 &&
+      g_ptr_array_find (input->sections, g_ptr_array_index (input->payload_sections, 0), &index))
+    g_string_append_printf (out, "%u}", index);
+  else
+    g_string_append (out, "null}");
+}
+
+/* The whole file at @path ("-": standard input): mapped when it is a
+ * regular file that can be, read into memory otherwise (a pipe, a
+ * terminal, /dev/stdin, a file mmap() refuses). */
+static GBytes *
+read_whole_file (const char  *path,
+                 const char  *shown,
+                 GError     **error)
+{
+  g_autoptr(GByteArray) data = NULL;
+  guint8 chunk[65536];
+  struct stat st;
+  int fd, saved_errno;
+
+  fd = g_str_equal (path, "-") ? dup (STDIN_FILENO) : g_open (path, O_RDONLY | O_CLOEXEC, 0);
+  if (fd < 0)
+    {
+      saved_errno = errno;
+      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved_errno),
+                   "cannot open %s: %s", shown, g_strerror (saved_errno));
+      return NULL;
+    }
+  if (fstat (fd, &st) == 0 && S_ISREG (st.st_mode) && st.st_size > 0)
+    {
+      g_autoptr(GMappedFile) mapped = g_mapped_file_new_from_fd (fd, FALSE, NULL);
+
+      if (mapped != NULL)
+        {
+          close (fd);
+          return g_mapped_file_get_bytes (mapped);
+        }
+    }
+
+  data = g_byte_array_new ();
+  for (;;)
+    {
+      gssize n = read (fd, chunk, sizeof chunk);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        {
+          saved_errno = errno;
+          close (fd);
+          g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved_errno),
+                       "cannot read %s: %s", shown, g_strerror (saved_errno));
+          return NULL;
+        }
+      if (n == 0)
+        break;
+      g_byte_array_append (data, chunk, n);
+    }
+  close (fd);
+  return g_byte_array_free_to_bytes (g_steal_pointer (&data));
+}
+
+const char *
+tool_input_shown_name (const char *path)
+{
+  return g_str_equal (path, "-") ? "standard input" : path;
+}
+
 ToolInput *
 tool_input_read (const char  *path,
                  GError     **error)
 {
-  g_autoptr(GMappedFile) mapped = NULL;
+  const char *shown = tool_input_shown_name (path);
   g_autoptr(GBytes) file = NULL;
   g_autoptr(GError) local_error = NULL;
   ToolInput *input;
   const guint8 *buf;
   gsize size;
 
-  mapped = g_mapped_file_new (path, FALSE, &local_error);
-  if (mapped == NULL)
-    {
-      g_set_error (error, local_error->domain, local_error->code, "%s", local_error->message);
-      return NULL;
-    }
-  file = g_mapped_file_get_bytes (mapped);
+  file = read_whole_file (path, shown, error);
+  if (file == NULL)
+    return NULL;
   buf = g_bytes_get_data (file, &size);
 
   if (size >= 4 && memcmp (buf, "QEVM", 4) == 0)
@@ -726,7 +983,7 @@ tool_input_read (const char  *path,
       if (input == NULL)
         {
           g_set_error (error, local_error->domain, local_error->code,
-                       "%s: bad QEMU migration stream: %s", path, local_error->message);
+                       "%s: bad QEMU migration stream: %s", shown, local_error->message);
           return NULL;
         }
       return input;

@@ -35,6 +35,8 @@ extern const ToolCommand tool_command_inspect;
 extern const ToolCommand tool_command_serve;
 extern const ToolCommand tool_command_bus;
 
+/* Both print MESSAGE escaped with tool_escape_text() (it may hold Ids,
+ * section names, paths): no control character reaches the terminal. */
 /* Prints "vmstate CMD: MESSAGE" and a hint to use --help; returns 2. */
 int        tool_usage_error     (const char  *command,
                                  const char  *format,
@@ -44,8 +46,9 @@ int        tool_failure         (const char  *command,
                                  const char  *format,
                                  ...) G_GNUC_PRINTF (2, 3);
 
-/* An Id as a message shows it, as libvmstate's messages do: cut after
- * TOOL_ID_SHOWN_CHARS characters with "…". Allocated. */
+/* An Id as a message shows it, as libvmstate's messages do: escaped
+ * with tool_escape_text(), cut after TOOL_ID_SHOWN_CHARS characters with
+ * "…". Allocated. */
 #define TOOL_ID_SHOWN_CHARS 64
 char      *tool_abbreviate_id   (const char  *id);
 
@@ -104,14 +107,22 @@ typedef struct
 void        tool_input_free    (ToolInput   *input);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (ToolInput, tool_input_free)
 
-/* Reads @path: a migration stream (it starts with "QEVM") is walked
+/* Reads @path ("-" for standard input; pipes work too): a migration stream (it starts with "QEVM") is walked
  * section by section; anything else is taken as a blob. The blob itself
  * is not parsed here. */
 ToolInput  *tool_input_read    (const char  *path,
                                 GError     **error);
+/* @path as messages name it: "standard input" for "-". */
+const char *tool_input_shown_name (const char *path);
 
 /* Walks a migration stream in memory. */
 ToolInput  *tool_input_parse_stream (GBytes  *file,
                                      GError **error);
+
+/* Appends the JSON object that describes a migration stream's walk:
+ * version, description, each section (names escaped), and the index of
+ * the dbus-vmstate section (null unless there is exactly one). */
+void        tool_input_append_stream_json (GString   *out,
+                                           ToolInput *input);
 
 G_END_DECLS

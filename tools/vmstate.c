@@ -23,23 +23,32 @@ static const ToolCommand *commands[] = {
 
 /* common helpers */
 
+/* Prints "vmstate[ CMD]: MESSAGE" on stderr, MESSAGE escaped for the
+ * terminal (it may hold Ids, section names, paths), then @hint. */
+static void
+print_message (const char *command,
+               const char *hint,
+               const char *format,
+               va_list     args)
+{
+  g_autofree char *message = g_strdup_vprintf (format, args);
+  g_autofree char *escaped = tool_escape_text (message);
+
+  g_printerr ("vmstate%s%s: %s\n%s", command ? " " : "", command ? command : "", escaped, hint);
+}
+
 int
 tool_usage_error (const char *command,
                   const char *format,
                   ...)
 {
-  g_autofree char *message = NULL;
+  g_autofree char *hint = g_strdup_printf ("Try 'vmstate%s%s --help' for more information.\n",
+                                           command ? " " : "", command ? command : "");
   va_list args;
 
   va_start (args, format);
-  message = g_strdup_vprintf (format, args);
+  print_message (command, hint, format, args);
   va_end (args);
-
-  if (command != NULL)
-    g_printerr ("vmstate %s: %s\nTry 'vmstate %s --help' for more information.\n",
-                command, message, command);
-  else
-    g_printerr ("vmstate: %s\nTry 'vmstate --help' for more information.\n", message);
   return TOOL_EXIT_USAGE;
 }
 
@@ -48,21 +57,18 @@ tool_failure (const char *command,
               const char *format,
               ...)
 {
-  g_autofree char *message = NULL;
   va_list args;
 
   va_start (args, format);
-  message = g_strdup_vprintf (format, args);
+  print_message (command, "", format, args);
   va_end (args);
-
-  g_printerr ("vmstate %s: %s\n", command, message);
   return TOOL_EXIT_FAILURE;
 }
 
 char *
 tool_abbreviate_id (const char *id)
 {
-  g_autofree char *valid = g_utf8_make_valid (id, -1);
+  g_autofree char *valid = tool_escape_text (id);
 
   if (g_utf8_strlen (valid, -1) <= TOOL_ID_SHOWN_CHARS)
     return g_steal_pointer (&valid);
@@ -201,15 +207,43 @@ connect_collector (GError **error)
   return g_steal_pointer (&collector);
 }
 
-/* Waits for an async operation, showing "doing N helpers… 1.2 s" on stderr
- * while it runs when @progress is non-NULL. */
+static gboolean
+show_progress (void)
+{
+  return !opt_quiet && isatty (STDERR_FILENO);
+}
+
+/* Waits for an async operation of the collector. On a terminal (and
+ * without --quiet) it shows "vmstate save: saving N helpers… 1.2 s" on
+ * stderr while the operation runs, and waiter_report() a last line. */
 typedef struct
 {
   GMainLoop    *loop;
   GAsyncResult *result;
-  const char   *progress;
+  char         *progress;  /* NULL: silent */
   gint64        start;
 } Waiter;
+
+static void
+waiter_clear (Waiter *waiter)
+{
+  g_clear_pointer (&waiter->loop, g_main_loop_unref);
+  g_clear_object (&waiter->result);
+  g_clear_pointer (&waiter->progress, g_free);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Waiter, waiter_clear)
+
+/* @doing: "vmstate save: saving" */
+static void
+waiter_init (Waiter     *waiter,
+             const char *doing,
+             guint       n_helpers)
+{
+  waiter->loop = g_main_loop_new (NULL, FALSE);
+  if (show_progress ())
+    waiter->progress = g_strdup_printf ("%s %u helper%s…", doing, n_helpers, n_helpers == 1 ? "" : "s");
+}
 
 static void
 waiter_done (GObject      *source,
@@ -257,16 +291,21 @@ waiter_run (Waiter *waiter)
     }
 }
 
-static gboolean
-show_progress (void)
+/* "DONE N helpers WHERE in 12.3 ms" (@where escaped), when the progress
+ * was shown. */
+static void
+waiter_report (Waiter     *waiter,
+               const char *done,
+               guint       n_helpers,
+               const char *where)
 {
-  return !opt_quiet && isatty (STDERR_FILENO);
-}
+  g_autofree char *escaped = NULL;
 
-static char *
-format_ms (gint64 usec)
-{
-  return g_strdup_printf ("%.1f ms", usec / 1000.0);
+  if (waiter->progress == NULL)
+    return;
+  escaped = tool_escape_text (where);
+  g_printerr ("%s %u helper%s %s in %.1f ms\n", done, n_helpers, n_helpers == 1 ? "" : "s",
+              escaped, (g_get_monotonic_time () - waiter->start) / 1000.0);
 }
 
 /* list */
@@ -341,13 +380,17 @@ list_run (GOptionContext *context,
     }
   else
     {
+      /* Ids come from the helpers: escaped, like every text output */
+      g_autoptr(GPtrArray) shown_ids = g_ptr_array_new_with_free_func (g_free);
       int id_width = 2, name_width = 11;
 
       for (guint i = 0; i < helpers->len; i++)
         {
           VmstateHelper *helper = g_ptr_array_index (helpers, i);
+          char *id = tool_escape_text (vmstate_helper_get_id (helper));
 
-          id_width = MAX (id_width, (int) strlen (vmstate_helper_get_id (helper)));
+          g_ptr_array_add (shown_ids, id);
+          id_width = MAX (id_width, (int) strlen (id));
           name_width = MAX (name_width, (int) strlen (vmstate_helper_get_unique_name (helper)));
         }
       if (helpers->len == 0)
@@ -358,7 +401,7 @@ list_run (GOptionContext *context,
         {
           VmstateHelper *helper = g_ptr_array_index (helpers, i);
 
-          g_print ("%-*s  %-*s  %u%s\n", id_width, vmstate_helper_get_id (helper),
+          g_print ("%-*s  %-*s  %u%s\n", id_width, (char *) g_ptr_array_index (shown_ids, i),
                    name_width, vmstate_helper_get_unique_name (helper),
                    vmstate_helper_get_pid (helper), duplicate[i] ? "  duplicate" : "");
         }
@@ -436,10 +479,9 @@ save_run (GOptionContext *context,
   g_autoptr(VmstateCollector) collector = NULL;
   g_autoptr(GBytes) blob = NULL;
   g_autoptr(GError) error = NULL;
-  g_autoptr(GMainLoop) loop = NULL;
   g_auto(GStrv) ids = NULL;
-  g_autofree char *progress = NULL;
-  Waiter waiter = { 0 };
+  g_auto(Waiter) waiter = { 0 };
+  g_autofree char *where = NULL;
   guint n_helpers = 0;
   int status;
 
@@ -469,31 +511,20 @@ save_run (GOptionContext *context,
             return tool_failure ("save", "%s", error->message);
           n_helpers = helpers->len;
         }
-      progress = g_strdup_printf ("vmstate save: saving %u helper%s…",
-                                  n_helpers, n_helpers == 1 ? "" : "s");
     }
 
-  loop = g_main_loop_new (NULL, FALSE);
-  waiter.loop = loop;
-  waiter.progress = progress;
+  waiter_init (&waiter, "vmstate save: saving", n_helpers);
   vmstate_collector_save_async (collector, NULL, waiter_done, &waiter);
   waiter_run (&waiter);
   blob = vmstate_collector_save_finish (collector, waiter.result, &error);
-  g_clear_object (&waiter.result);
   if (blob == NULL)
     return tool_failure ("save", "%s; nothing was written", error->message);
 
   if (!write_output (opt_output, blob, &error))
     return tool_failure ("save", "%s", error->message);
 
-  if (progress != NULL)
-    {
-      g_autofree char *elapsed = format_ms (g_get_monotonic_time () - waiter.start);
-
-      g_printerr ("vmstate save: saved %u helper%s (%" G_GSIZE_FORMAT " bytes) to %s in %s\n",
-                  n_helpers, n_helpers == 1 ? "" : "s", g_bytes_get_size (blob),
-                  opt_output, elapsed);
-    }
+  where = g_strdup_printf ("(%" G_GSIZE_FORMAT " bytes) to %s", g_bytes_get_size (blob), opt_output);
+  waiter_report (&waiter, "vmstate save: saved", n_helpers, where);
   return TOOL_EXIT_OK;
 }
 
@@ -512,10 +543,10 @@ load_add_options (GOptionContext *context)
   g_option_context_set_description (context,
     "Loads FILE into the helpers on the bus. FILE is a blob that\n"
     "'vmstate save' wrote, or a QEMU migration stream holding one\n"
-    "dbus-vmstate section. The whole file is validated, and every entry\n"
-    "matched to a helper on the bus, before the first Load call. With\n"
-    "--ids, only the entries of those Ids are loaded, and each must be in\n"
-    "FILE and on the bus.");
+    "dbus-vmstate section; - reads it from standard input. The whole file\n"
+    "is validated, and every entry matched to a helper on the bus, before\n"
+    "the first Load call. With --ids, only the entries of those Ids are\n"
+    "loaded, and each must be in FILE and on the bus.");
 }
 
 static char *
@@ -536,11 +567,10 @@ load_run (GOptionContext *context,
   g_autoptr(VmstateBlob) blob = NULL;
   g_autoptr(GBytes) payload = NULL;
   g_autoptr(GError) error = NULL;
-  g_autoptr(GMainLoop) loop = NULL;
   g_auto(GStrv) ids = NULL;
-  g_autofree char *progress = NULL;
+  g_auto(Waiter) waiter = { 0 };
+  g_autofree char *where = NULL;
   const char *path;
-  Waiter waiter = { 0 };
   guint n_entries;
   int status;
 
@@ -548,13 +578,13 @@ load_run (GOptionContext *context,
     return tool_usage_error ("load", "FILE is required");
   if (argc > 2)
     return tool_usage_error ("load", "unexpected argument '%s'", argv[2]);
-  path = argv[1];
+  path = tool_input_shown_name (argv[1]);
   if ((status = check_address ("load")) != TOOL_EXIT_OK)
     return status;
   if (!tool_parse_ids (opt_ids, &ids, &error))
     return tool_usage_error ("load", "%s", error->message);
 
-  input = tool_input_read (path, &error);
+  input = tool_input_read (argv[1], &error);
   if (input == NULL)
     return tool_failure ("load", "%s", error->message);
   if (input->payload == NULL)
@@ -595,29 +625,14 @@ load_run (GOptionContext *context,
     return tool_failure ("load", "%s", error->message);
   vmstate_collector_set_required_ids (collector, (const char * const *) ids);
 
-  if (show_progress ())
-    progress = g_strdup_printf ("vmstate load: loading %u helper%s…",
-                                n_entries, n_entries == 1 ? "" : "s");
-
-  loop = g_main_loop_new (NULL, FALSE);
-  waiter.loop = loop;
-  waiter.progress = progress;
+  waiter_init (&waiter, "vmstate load: loading", n_entries);
   vmstate_collector_load_async (collector, payload, NULL, waiter_done, &waiter);
   waiter_run (&waiter);
   if (!vmstate_collector_load_finish (collector, waiter.result, &error))
-    {
-      g_clear_object (&waiter.result);
-      return tool_failure ("load", "%s", error->message);
-    }
-  g_clear_object (&waiter.result);
+    return tool_failure ("load", "%s", error->message);
 
-  if (progress != NULL)
-    {
-      g_autofree char *elapsed = format_ms (g_get_monotonic_time () - waiter.start);
-
-      g_printerr ("vmstate load: loaded %u helper%s from %s in %s\n",
-                  n_entries, n_entries == 1 ? "" : "s", path, elapsed);
-    }
+  where = g_strdup_printf ("from %s", path);
+  waiter_report (&waiter, "vmstate load: loaded", n_entries, where);
   return TOOL_EXIT_OK;
 }
 
