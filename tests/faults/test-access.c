@@ -18,7 +18,6 @@
 #include <unistd.h>
 
 #include "faults-bus.h"
-#include "vmstate-test-util.h"
 
 #define NOBODY 65534
 #define ALLOW_EVERY_UID "<allow user=\"*\"/>"
@@ -73,17 +72,6 @@ gdbus_call_as_nobody (FaultsBus   *bus,
   return g_subprocess_get_exit_status (process);
 }
 
-static VmstateCollector *
-collector_for (FaultsBus *bus)
-{
-  g_autoptr(GError) error = NULL;
-  VmstateCollector *collector;
-
-  collector = vmstate_collector_new_for_address_sync (bus->address, NULL, &error);
-  g_assert_no_error (error);
-  return collector;
-}
-
 static void
 require_root (void)
 {
@@ -97,10 +85,10 @@ static void
 test_default_denies_other_uid (void)
 {
   g_autoptr(FaultsBus) bus = faults_bus_new (ALLOW_EVERY_UID, NULL);
-  g_autoptr(FaultsHelper) helper = faults_helper_spawn (bus, "--id", "fw", "--report", NULL);
-  g_autoptr(VmstateCollector) collector = collector_for (bus);
+  g_autoptr(TestHelper) helper = test_helper_spawn (FAULTS_HELPER_ON (bus), "--id", "fw", "--report", NULL);
+  g_autoptr(VmstateCollector) collector = faults_collector_new (bus);
   g_autoptr(VmstateBlob) blob = vmstate_blob_new ();
-  g_autoptr(GBytes) state = faults_make_state (7, 9);
+  g_autoptr(GBytes) state = test_make_state (7, 9);
   g_autoptr(GBytes) bytes = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *out = NULL, *err = NULL, *line = NULL, *sum = NULL, *expected = NULL;
@@ -133,7 +121,7 @@ test_default_denies_other_uid (void)
   bytes = vmstate_blob_to_bytes (blob);
   g_assert_true (vmstate_collector_load_sync (collector, bytes, NULL, &error));
   g_assert_no_error (error);
-  line = faults_helper_read_line (helper, NULL);
+  line = test_helper_read_line (helper, NULL);
   sum = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, state);
   expected = g_strdup_printf ("LOAD fw 7 %s", sum);
   g_assert_cmpstr (line, ==, expected);
@@ -143,9 +131,9 @@ static void
 test_allowed_uids (void)
 {
   g_autoptr(FaultsBus) bus = faults_bus_new (ALLOW_EVERY_UID, NULL);
-  g_autoptr(FaultsHelper) helper = faults_helper_spawn (bus, "--id", "slirp", "--state-size", "4",
+  g_autoptr(TestHelper) helper = test_helper_spawn (FAULTS_HELPER_ON (bus), "--id", "slirp", "--state-size", "4",
                                                         "--allow-uid", G_STRINGIFY (NOBODY), NULL);
-  g_autoptr(VmstateCollector) collector = collector_for (bus);
+  g_autoptr(VmstateCollector) collector = faults_collector_new (bus);
   g_autoptr(GBytes) blob = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *out = NULL, *err = NULL;
