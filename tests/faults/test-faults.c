@@ -38,9 +38,7 @@ assert_clear_error (const GError *error,
   g_assert_error (error, VMSTATE_ERROR, code);
   g_assert_cmpuint (strlen (error->message), <, MAX_MESSAGE_LEN);
   va_start (ap, first_needle);
-  for (const char *s = first_needle; s != NULL; s = va_arg (ap, const char *))
-    if (strstr (error->message, s) == NULL)
-      g_error ("'%s' is not in the error message '%s'", s, error->message);
+  test_assert_message_hasv (error, first_needle, ap);
   va_end (ap);
 }
 
