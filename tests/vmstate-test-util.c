@@ -18,25 +18,40 @@ test_make_state (gsize size,
   return vmstate_test_pattern_new (size, seed);
 }
 
-/* A blob of the given Ids and states, NULL-terminated pairs; it takes
- * the states. */
+/* The arguments from @first up to a NULL, in an array ending in NULL */
+static GPtrArray *
+collect_args (gconstpointer first,
+              va_list       ap)
+{
+  GPtrArray *args = g_ptr_array_new ();
+
+  for (gconstpointer arg = first; arg != NULL; arg = va_arg (ap, gconstpointer))
+    g_ptr_array_add (args, (gpointer) arg);
+  g_ptr_array_add (args, NULL);
+  return args;
+}
+
+/* A blob of the given Ids and states, pairs up to a NULL; it takes the
+ * states. */
 GBytes *
 test_blob_of (const char *first_id,
               ...)
 {
   g_autoptr(VmstateBlob) blob = vmstate_blob_new ();
+  g_autoptr(GPtrArray) args = NULL;
   va_list ap;
 
   va_start (ap, first_id);
-  for (const char *id = first_id; id != NULL; id = va_arg (ap, const char *))
+  args = collect_args (first_id, ap);
+  va_end (ap);
+  for (guint i = 0; i + 1 < args->len; i += 2)
     {
-      g_autoptr(GBytes) state = va_arg (ap, GBytes *);
+      g_autoptr(GBytes) state = args->pdata[i + 1];
       g_autoptr(GError) error = NULL;
 
-      vmstate_blob_add (blob, id, state, &error);
+      vmstate_blob_add (blob, args->pdata[i], state, &error);
       g_assert_no_error (error);
     }
-  va_end (ap);
   return vmstate_blob_to_bytes (blob);
 }
 
@@ -88,14 +103,12 @@ TestHelper *
 test_helper_spawn (const char *first_arg,
                    ...)
 {
-  g_autoptr(GPtrArray) args = g_ptr_array_new ();
+  g_autoptr(GPtrArray) args = NULL;
   va_list ap;
 
   va_start (ap, first_arg);
-  for (const char *arg = first_arg; arg != NULL; arg = va_arg (ap, const char *))
-    g_ptr_array_add (args, (gpointer) arg);
+  args = collect_args (first_arg, ap);
   va_end (ap);
-  g_ptr_array_add (args, NULL);
   return test_helper_spawnv ((const char * const *) args->pdata);
 }
 
@@ -261,6 +274,20 @@ test_assert_message_hasv (const GError *error,
   for (const char *w = first; w != NULL; w = va_arg (ap, const char *))
     if (strstr (error->message, w) == NULL)
       g_error ("'%s' is not in the error message '%s'", w, error->message);
+}
+
+/* Asserts that @error is @code of @domain, with each of the strings up
+ * to a NULL in its message. */
+void
+test_assert_failed (const GError *error,
+                    GQuark        domain,
+                    int           code,
+                    const char   *first,
+                    va_list       ap)
+{
+  g_assert_error (error, domain, code);
+  g_test_message ("failed as expected: %s", error->message);
+  test_assert_message_hasv (error, first, ap);
 }
 
 void
@@ -521,10 +548,8 @@ service_bus_save_fails (ServiceBus *f, GQuark domain, int code, const char *firs
   va_list ap;
 
   g_assert_null (state);
-  g_assert_error (error, domain, code);
-  g_test_message ("Save failed as expected: %s", error->message);
   va_start (ap, first);
-  test_assert_message_hasv (error, first, ap);
+  test_assert_failed (error, domain, code, first, ap);
   va_end (ap);
 }
 
@@ -536,9 +561,7 @@ service_bus_load_fails (ServiceBus *f, GBytes *state, GQuark domain, int code, c
   va_list ap;
 
   g_assert_false (service_bus_load (f, state, &error));
-  g_assert_error (error, domain, code);
-  g_test_message ("Load failed as expected: %s", error->message);
   va_start (ap, first);
-  test_assert_message_hasv (error, first, ap);
+  test_assert_failed (error, domain, code, first, ap);
   va_end (ap);
 }

@@ -54,6 +54,11 @@ void          test_assert_message_has  (const GError *error,
 void          test_assert_message_hasv (const GError *error,
                                         const char   *first,
                                         va_list       ap);
+void          test_assert_failed       (const GError *error,
+                                        GQuark        domain,
+                                        int           code,
+                                        const char   *first,
+                                        va_list       ap);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TestHelper, test_helper_free)
 
