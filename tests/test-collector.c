@@ -678,71 +678,54 @@ assert_nothing_loaded (Fixture *f, TestHelper *helper, const char *id)
   vmstate_collector_set_required_ids (f->collector, (const char * const *) required);
 }
 
+/* Damaged versions of the 52-byte blob of a (10 bytes of state) and b
+ * (20): count [0, 4); a: Id length [4, 8), Id [8], state length [9, 13),
+ * state [13, 23); b: Id length [23, 27), Id [27], state length [28, 32),
+ * state [32, 52). */
+typedef struct
+{
+  const char *what;
+  int         resize;        /* < 0: cut this many bytes; > 0: add zeros */
+  struct { int at; guint8 value; } patch[2];   /* at 0: none */
+  int         code;
+  const char *in_message;
+} Damage;
+
+static const Damage damages[] = {
+  { "truncated: the last byte of b's state is missing", -1, { }, VMSTATE_ERROR_INVALID_BLOB, "'b'" },
+  { "too short for the count", -49, { }, VMSTATE_ERROR_INVALID_BLOB, "too short" },
+  { "a count larger than the entries", 0, { { 3, 3 } }, VMSTATE_ERROR_INVALID_BLOB, "entr" },
+  { "a state length past the end: a's says 0xffff", 0, { { 11, 0xff }, { 12, 0xff } },
+    VMSTATE_ERROR_INVALID_BLOB, "'a'" },
+  { "an Id length of 0", 0, { { 7, 0 } }, VMSTATE_ERROR_INVALID_ID, "empty" },
+  { "an Id length of 256", 0, { { 6, 1 }, { 7, 0 } }, VMSTATE_ERROR_INVALID_BLOB, NULL },
+  { "duplicate Ids: b renamed a", 0, { { 27, 'a' } }, VMSTATE_ERROR_DUPLICATE_ID, "'a'" },
+  { "non-zero bytes after the entries", 8, { { 57, 1 } }, VMSTATE_ERROR_INVALID_BLOB, "non-zero" },
+};
+
 static void
 test_load_invalid (Fixture *f, gconstpointer data)
 {
   g_autoptr(TestHelper) a = test_helper_spawn ("--id", "a", NULL);
   g_autoptr(TestHelper) b = test_helper_spawn ("--id", "b", NULL);
   g_autoptr(GBytes) good = test_blob_of ("a", test_make_state (10, 1), "b", test_make_state (20, 2), NULL);
-  gsize size;
-  const guint8 *p = g_bytes_get_data (good, &size);
-  guint8 *buf;
 
-  /* truncated: the last byte of b's state is missing */
-  {
-    g_autoptr(GBytes) bad = g_bytes_new (p, size - 1);
-    load_fails (f, bad, VMSTATE_ERROR_INVALID_BLOB, "'b'");
-  }
-  /* too short for the count */
-  {
-    g_autoptr(GBytes) bad = g_bytes_new (p, 3);
-    load_fails (f, bad, VMSTATE_ERROR_INVALID_BLOB, "too short");
-  }
-  /* count larger than the entries */
-  buf = g_memdup2 (p, size);
-  buf[3] = 3;
-  {
-    g_autoptr(GBytes) bad = g_bytes_new_take (buf, size);
-    load_fails (f, bad, VMSTATE_ERROR_INVALID_BLOB, "entr");
-  }
-  /* a state length past the end: a's length says 0xffff */
-  buf = g_memdup2 (p, size);
-  buf[4 + 4 + 1 + 2] = 0xff;
-  buf[4 + 4 + 1 + 3] = 0xff;
-  {
-    g_autoptr(GBytes) bad = g_bytes_new_take (buf, size);
-    load_fails (f, bad, VMSTATE_ERROR_INVALID_BLOB, "'a'");
-  }
-  /* id length 0 */
-  buf = g_memdup2 (p, size);
-  buf[7] = 0;
-  {
-    g_autoptr(GBytes) bad = g_bytes_new_take (buf, size);
-    load_fails (f, bad, VMSTATE_ERROR_INVALID_ID, "empty");
-  }
-  /* id length 256 */
-  buf = g_memdup2 (p, size);
-  buf[6] = 1;
-  buf[7] = 0;
-  {
-    g_autoptr(GBytes) bad = g_bytes_new_take (buf, size);
-    load_fails (f, bad, VMSTATE_ERROR_INVALID_BLOB, NULL);
-  }
-  /* duplicate ids: rename b to a */
-  buf = g_memdup2 (p, size);
-  buf[4 + 4 + 1 + 4 + 10 + 4] = 'a';
-  {
-    g_autoptr(GBytes) bad = g_bytes_new_take (buf, size);
-    load_fails (f, bad, VMSTATE_ERROR_DUPLICATE_ID, "'a'");
-  }
-  /* garbage after the entries */
-  buf = g_malloc0 (size + 8);
-  memcpy (buf, p, size);
-  buf[size + 5] = 1;
-  {
-    g_autoptr(GBytes) bad = g_bytes_new_take (buf, size + 8);
-    load_fails (f, bad, VMSTATE_ERROR_INVALID_BLOB, "non-zero");
-  }
+  g_assert_cmpuint (g_bytes_get_size (good), ==, 52);
+  for (guint i = 0; i < G_N_ELEMENTS (damages); i++)
+    {
+      const Damage *d = &damages[i];
+      g_autoptr(GByteArray) buf = g_byte_array_new ();
+      g_autoptr(GBytes) bad = NULL;
+
+      g_test_message ("%s", d->what);
+      g_byte_array_append (buf, g_bytes_get_data (good, NULL), g_bytes_get_size (good));
+      g_byte_array_set_size (buf, buf->len + d->resize);
+      memset (buf->data + 52, 0, MAX (d->resize, 0));
+      for (guint j = 0; j < G_N_ELEMENTS (d->patch) && d->patch[j].at != 0; j++)
+        buf->data[d->patch[j].at] = d->patch[j].value;
+      bad = g_byte_array_free_to_bytes (g_steal_pointer (&buf));
+      load_fails (f, bad, d->code, d->in_message);
+    }
   /* an unknown Id */
   {
     g_autoptr(GBytes) bad = test_blob_of ("a", test_make_state (1, 1), "ghost", test_make_state (1, 1), NULL);

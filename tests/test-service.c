@@ -344,22 +344,14 @@ test_lifetime_connection_closed (ServiceBus *f, gconstpointer data)
 
 /* Export */
 
-static void
-on_exported (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  *(GAsyncResult **) user_data = g_object_ref (result);
-}
-
 static gboolean
 export_async_wait (VmstateService *service, GDBusConnection *c,
                    GCancellable *cancellable, GError **error)
 {
   g_autoptr(GAsyncResult) result = NULL;
 
-  vmstate_service_export_async (service, c, cancellable, on_exported, &result);
-  while (result == NULL)
-    g_main_context_iteration (NULL, TRUE);
-  return vmstate_service_export_finish (service, result, error);
+  vmstate_service_export_async (service, c, cancellable, test_store_result, &result);
+  return vmstate_service_export_finish (service, test_wait_result (&result), error);
 }
 
 static void

@@ -94,7 +94,11 @@ test_helper_spawnv (const char * const *args)
   g_assert_cmpstr (words[0], ==, "READY");
   helper->unique_name = g_strdup (words[1]);
   helper->pid = atoi (words[2]);
-  g_test_message ("helper %s pid %u: %s", helper->unique_name, helper->pid, args[0]);
+  {
+    g_autofree char *joined = g_strjoinv (" ", (char **) args);
+
+    g_test_message ("helper %s pid %u: %s", helper->unique_name, helper->pid, joined);
+  }
   return helper;
 }
 

@@ -30,12 +30,6 @@ become_nobody (gpointer user_data)
     _exit (125);
 }
 
-static void
-on_communicated (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  *(GAsyncResult **) user_data = g_object_ref (result);
-}
-
 /* Runs `gdbus call` as nobody; returns its exit status. */
 static int
 gdbus_call_as_nobody (FaultsBus   *bus,
@@ -60,10 +54,8 @@ gdbus_call_as_nobody (FaultsBus   *bus,
   g_assert_no_error (error);
   /* iterate this thread's context meanwhile: the helper may be an
    * in-process service */
-  g_subprocess_communicate_utf8_async (process, NULL, NULL, on_communicated, &result);
-  while (result == NULL)
-    g_main_context_iteration (NULL, TRUE);
-  g_subprocess_communicate_utf8_finish (process, result, out, err, &error);
+  g_subprocess_communicate_utf8_async (process, NULL, NULL, test_store_result, &result);
+  g_subprocess_communicate_utf8_finish (process, test_wait_result (&result), out, err, &error);
   g_assert_no_error (error);
   g_assert_true (g_subprocess_get_if_exited (process));
   g_assert_cmpint (g_subprocess_get_exit_status (process), !=, 125);
@@ -195,12 +187,6 @@ on_connection (GObject *source, GAsyncResult *result, gpointer user_data)
   g_assert_no_error (error);
 }
 
-static void
-on_reply (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  *(GAsyncResult **) user_data = g_object_ref (result);
-}
-
 static GVariant *
 p2p_save (GDBusConnection *client, GError **error)
 {
@@ -208,10 +194,8 @@ p2p_save (GDBusConnection *client, GError **error)
 
   g_dbus_connection_call (client, NULL, "/org/qemu/VMState1", "org.qemu.VMState1", "Save",
                           NULL, G_VARIANT_TYPE ("(ay)"), G_DBUS_CALL_FLAGS_NONE, 10000, NULL,
-                          on_reply, &result);
-  while (result == NULL)
-    g_main_context_iteration (NULL, TRUE);
-  return g_dbus_connection_call_finish (client, result, error);
+                          test_store_result, &result);
+  return g_dbus_connection_call_finish (client, test_wait_result (&result), error);
 }
 
 static GSocketConnection *
@@ -296,12 +280,6 @@ test_peer_to_peer (void)
 
 /* A unique name that comes back on another bus */
 
-static GDBusConnection *
-connect_to (FaultsBus *bus)
-{
-  return test_bus_connect (bus->address);
-}
-
 static void
 test_reused_unique_name (void)
 {
@@ -319,23 +297,21 @@ test_reused_unique_name (void)
   require_root ();
 
   /* 1. exported on bus A; root calls Save as the bus's second peer */
-  service_a = connect_to (bus_a);
+  service_a = test_bus_connect (bus_a->address);
   g_assert_true (vmstate_service_export (VMSTATE_SERVICE (service), service_a, &error));
   g_assert_no_error (error);
-  root_a = connect_to (bus_a);
+  root_a = test_bus_connect (bus_a->address);
   g_dbus_connection_call (root_a, g_dbus_connection_get_unique_name (service_a),
                           "/org/qemu/VMState1", "org.qemu.VMState1", "Save", NULL,
                           G_VARIANT_TYPE ("(ay)"), G_DBUS_CALL_FLAGS_NONE, 10000, NULL,
-                          on_reply, &result);
-  while (result == NULL)
-    g_main_context_iteration (NULL, TRUE);
-  reply = g_dbus_connection_call_finish (root_a, result, &error);
+                          test_store_result, &result);
+  reply = g_dbus_connection_call_finish (root_a, test_wait_result (&result), &error);
   g_assert_no_error (error);
   g_assert_cmpuint (service->n_saves, ==, 1);
 
   /* 2. re-exported on bus B, where the service is again the first peer */
   vmstate_service_unexport (VMSTATE_SERVICE (service));
-  service_b = connect_to (bus_b);
+  service_b = test_bus_connect (bus_b->address);
   g_assert_cmpstr (g_dbus_connection_get_unique_name (service_b), ==,
                    g_dbus_connection_get_unique_name (service_a));
   g_assert_true (vmstate_service_export (VMSTATE_SERVICE (service), service_b, &error));
