@@ -187,12 +187,13 @@ on_connection (GObject *source, GAsyncResult *result, gpointer user_data)
   g_assert_no_error (error);
 }
 
+/* Save of the service at @dest (NULL on a peer-to-peer connection) */
 static GVariant *
-p2p_save (GDBusConnection *client, GError **error)
+call_save (GDBusConnection *client, const char *dest, GError **error)
 {
   g_autoptr(GAsyncResult) result = NULL;
 
-  g_dbus_connection_call (client, NULL, "/org/qemu/VMState1", "org.qemu.VMState1", "Save",
+  g_dbus_connection_call (client, dest, "/org/qemu/VMState1", "org.qemu.VMState1", "Save",
                           NULL, G_VARIANT_TYPE ("(ay)"), G_DBUS_CALL_FLAGS_NONE, 10000, NULL,
                           test_store_result, &result);
   return g_dbus_connection_call_finish (client, test_wait_result (&result), error);
@@ -245,7 +246,7 @@ test_peer_to_peer (void)
                                     &n_uids, sizeof (guint32));
   g_assert_cmpuint (n_uids, >=, 1);
   g_assert_cmpuint (uids[0], ==, geteuid ());
-  reply = p2p_save (client, &error);
+  reply = call_save (client, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (service->n_saves, ==, 1);
   g_clear_pointer (&reply, g_variant_unref);
@@ -254,7 +255,7 @@ test_peer_to_peer (void)
   vmstate_service_set_allowed_uids (VMSTATE_SERVICE (service),
                                     g_variant_new_fixed_array (G_VARIANT_TYPE_UINT32,
                                                                &someone_else, 1, sizeof (guint32)));
-  reply = p2p_save (client, &error);
+  reply = call_save (client, NULL, &error);
   g_assert_null (reply);
   g_assert_error (error, G_DBUS_ERROR, G_DBUS_ERROR_ACCESS_DENIED);
   g_test_message ("refused: %s", error->message);
@@ -270,7 +271,7 @@ test_peer_to_peer (void)
     g_assert_cmpuint (g_variant_n_children (value), ==, 1);
     g_object_set (service, "allowed-uids", NULL, NULL);  /* back to the default */
   }
-  reply = p2p_save (client, &error);
+  reply = call_save (client, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (service->n_saves, ==, 2);
 
@@ -289,7 +290,6 @@ test_reused_unique_name (void)
   g_autoptr(GDBusConnection) service_a = NULL;
   g_autoptr(GDBusConnection) root_a = NULL;
   g_autoptr(GDBusConnection) service_b = NULL;
-  g_autoptr(GAsyncResult) result = NULL;
   g_autoptr(GVariant) reply = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *out = NULL, *err = NULL, *refusal = NULL;
@@ -301,11 +301,7 @@ test_reused_unique_name (void)
   g_assert_true (vmstate_service_export (VMSTATE_SERVICE (service), service_a, &error));
   g_assert_no_error (error);
   root_a = test_bus_connect (bus_a->address);
-  g_dbus_connection_call (root_a, g_dbus_connection_get_unique_name (service_a),
-                          "/org/qemu/VMState1", "org.qemu.VMState1", "Save", NULL,
-                          G_VARIANT_TYPE ("(ay)"), G_DBUS_CALL_FLAGS_NONE, 10000, NULL,
-                          test_store_result, &result);
-  reply = g_dbus_connection_call_finish (root_a, test_wait_result (&result), &error);
+  reply = call_save (root_a, g_dbus_connection_get_unique_name (service_a), &error);
   g_assert_no_error (error);
   g_assert_cmpuint (service->n_saves, ==, 1);
 
