@@ -849,10 +849,10 @@ cancel_when_inside (gpointer user_data)
 }
 
 /* A save cancelled in flight, through the async API or the sync one:
- * the slow helper has taken its Save, which it never answers, and the
- * timeout is ten minutes, so only the cancellation can end the save. It
- * ends at once with CANCELLED; the collector takes new operations, and
- * nothing of the cancelled one still holds the collector. */
+ * the slow helper has taken its Save, which it never answers, so only
+ * the cancellation or the timeout of 30 s can end the save. It ends at
+ * once with CANCELLED; the collector takes new operations, and nothing
+ * of the cancelled one still holds the collector. */
 static void
 test_cancel_in_flight (Fixture *f, gconstpointer data)
 {
@@ -867,7 +867,7 @@ test_cancel_in_flight (Fixture *f, gconstpointer data)
   Canceller c = { slow, cancellable, 0 };
   gint64 took;
 
-  vmstate_collector_set_timeout_msec (f->collector, 600000);
+  vmstate_collector_set_timeout_msec (f->collector, 30000);
   if (sync)
     {
       GThread *thread = g_thread_new ("canceller", cancel_when_inside, &c);
