@@ -156,16 +156,27 @@ test_helper_read_line (TestHelper   *helper,
   return line;
 }
 
+/* Reads the helper's next line and asserts it is "@what <size> <sha256>"
+ * of @state: "LOADED" after a Load, "LOAD <id>" when one comes in
+ * (--report). */
+void
+test_helper_expect_state_line (TestHelper *helper,
+                               const char *what,
+                               GBytes     *state)
+{
+  g_autofree char *line = test_helper_read_line (helper, NULL);
+  g_autofree char *sum = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, state);
+  g_autofree char *expected = g_strdup_printf ("%s %" G_GSIZE_FORMAT " %s", what,
+                                               g_bytes_get_size (state), sum);
+
+  g_assert_cmpstr (line, ==, expected);
+}
+
 void
 test_helper_expect_loaded (TestHelper *helper,
                            GBytes     *state)
 {
-  g_autofree char *line = test_helper_read_line (helper, NULL);
-  g_autofree char *sum = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, state);
-  g_autofree char *expected = g_strdup_printf ("LOADED %" G_GSIZE_FORMAT " %s",
-                                               g_bytes_get_size (state), sum);
-
-  g_assert_cmpstr (line, ==, expected);
+  test_helper_expect_state_line (helper, "LOADED", state);
 }
 
 /* SIGKILLs the helper and reaps it. */

@@ -25,6 +25,9 @@ char       *test_helper_read_line  (TestHelper   *helper,
                                     GMainContext *context);
 void        test_helper_expect_loaded (TestHelper *helper,
                                        GBytes     *state);
+void        test_helper_expect_state_line (TestHelper *helper,
+                                           const char *what,
+                                           GBytes     *state);
 void        test_helper_kill       (TestHelper *helper);
 gboolean    test_helper_wait_exit  (TestHelper *helper);
 void        test_helper_free       (TestHelper *helper);

@@ -79,11 +79,10 @@ test_default_denies_other_uid (void)
   g_autoptr(FaultsBus) bus = faults_bus_new (ALLOW_EVERY_UID, NULL);
   g_autoptr(TestHelper) helper = test_helper_spawn (FAULTS_HELPER_ON (bus), "--id", "fw", "--report", NULL);
   g_autoptr(VmstateCollector) collector = faults_collector_new (bus);
-  g_autoptr(VmstateBlob) blob = vmstate_blob_new ();
   g_autoptr(GBytes) state = test_make_state (7, 9);
-  g_autoptr(GBytes) bytes = NULL;
+  g_autoptr(GBytes) bytes = test_blob_of ("fw", g_bytes_ref (state), NULL);
   g_autoptr(GError) error = NULL;
-  g_autofree char *out = NULL, *err = NULL, *line = NULL, *sum = NULL, *expected = NULL;
+  g_autofree char *out = NULL, *err = NULL;
 
   require_root ();
 
@@ -108,23 +107,18 @@ test_default_denies_other_uid (void)
 
   /* root may; and the first vfunc call the helper reports is root's
    * Load: the refused calls never reached a vfunc. */
-  vmstate_blob_add (blob, "fw", state, &error);
-  g_assert_no_error (error);
-  bytes = vmstate_blob_to_bytes (blob);
   g_assert_true (vmstate_collector_load_sync (collector, bytes, NULL, &error));
   g_assert_no_error (error);
-  line = test_helper_read_line (helper, NULL);
-  sum = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, state);
-  expected = g_strdup_printf ("LOAD fw 7 %s", sum);
-  g_assert_cmpstr (line, ==, expected);
+  test_helper_expect_state_line (helper, "LOAD fw", state);
 }
 
 static void
 test_allowed_uids (void)
 {
   g_autoptr(FaultsBus) bus = faults_bus_new (ALLOW_EVERY_UID, NULL);
-  g_autoptr(TestHelper) helper = test_helper_spawn (FAULTS_HELPER_ON (bus), "--id", "slirp", "--state-size", "4",
-                                                        "--allow-uid", G_STRINGIFY (NOBODY), NULL);
+  g_autoptr(TestHelper) helper = test_helper_spawn (FAULTS_HELPER_ON (bus), "--id", "slirp",
+                                                    "--state-size", "4",
+                                                    "--allow-uid", G_STRINGIFY (NOBODY), NULL);
   g_autoptr(VmstateCollector) collector = faults_collector_new (bus);
   g_autoptr(GBytes) blob = NULL;
   g_autoptr(GError) error = NULL;
