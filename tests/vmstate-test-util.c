@@ -1,4 +1,5 @@
-/* vmstate-test-util.c: helper processes and buses for the tests
+/* vmstate-test-util.c: what the C tests share: helper processes, buses,
+ * async results, error checks, and an in-process service on a private bus
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */

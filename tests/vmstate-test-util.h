@@ -1,4 +1,5 @@
-/* vmstate-test-util.h: helper processes and buses for the tests
+/* vmstate-test-util.h: what the C tests share: helper processes, buses,
+ * async results, error checks, and an in-process service on a private bus
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -82,7 +83,7 @@ struct _TestService
 {
   VmstateService  parent_instance;
   TestServiceMode mode;
-  GBytes         *state;           /* "state!" */
+  GBytes         *state;           /* what save() gives, at first "state!" */
   guint           n_save;
   guint           n_load;
   GBytes         *loaded;
