@@ -296,159 +296,16 @@ test_bomb (void)
 
 /* The service over a private bus */
 
-#define TEST_TYPE_SERVICE (test_service_get_type ())
-G_DECLARE_FINAL_TYPE (TestService, test_service, TEST, SERVICE, VmstateService)
-
-struct _TestService
+/* The fixture's service saves and loads envelopes of version 2. */
+static void
+fixture_setup (ServiceBus *f, gconstpointer data)
 {
-  VmstateService parent_instance;
-  GBytes        *state;
-  GBytes        *loaded;
-  guint          n_load;
-  guint          loaded_version;
-};
-
-G_DEFINE_FINAL_TYPE (TestService, test_service, VMSTATE_TYPE_SERVICE)
-
-static GBytes *
-test_service_save (VmstateService *service, GError **error)
-{
-  return g_bytes_ref (TEST_SERVICE (service)->state);
-}
-
-static gboolean
-test_service_load (VmstateService *service, GBytes *state, GError **error)
-{
-  TestService *self = TEST_SERVICE (service);
-
-  self->n_load++;
-  self->loaded_version = vmstate_service_get_loading_version (service);
-  g_clear_pointer (&self->loaded, g_bytes_unref);
-  self->loaded = g_bytes_ref (state);
-  return TRUE;
+  service_bus_setup (f, data);
+  vmstate_service_set_state_version (VMSTATE_SERVICE (f->service), 2);
 }
 
 static void
-test_service_finalize (GObject *object)
-{
-  TestService *self = TEST_SERVICE (object);
-
-  g_clear_pointer (&self->state, g_bytes_unref);
-  g_clear_pointer (&self->loaded, g_bytes_unref);
-  G_OBJECT_CLASS (test_service_parent_class)->finalize (object);
-}
-
-static void
-test_service_class_init (TestServiceClass *klass)
-{
-  G_OBJECT_CLASS (klass)->finalize = test_service_finalize;
-  VMSTATE_SERVICE_CLASS (klass)->save = test_service_save;
-  VMSTATE_SERVICE_CLASS (klass)->load = test_service_load;
-}
-
-static void
-test_service_init (TestService *self)
-{
-  self->state = g_bytes_new_static ("state!", 6);
-}
-
-typedef struct
-{
-  GTestDBus       *bus;
-  GDBusConnection *server;
-  GDBusConnection *client;
-  TestService     *service;
-} Fixture;
-
-static GDBusConnection *
-connect_bus (Fixture *f)
-{
-  return test_bus_connect (g_test_dbus_get_bus_address (f->bus));
-}
-
-static void
-fixture_setup (Fixture *f, gconstpointer data)
-{
-  g_autoptr(GError) error = NULL;
-
-  f->bus = g_test_dbus_new (G_TEST_DBUS_NONE);
-  g_test_dbus_up (f->bus);
-  f->server = connect_bus (f);
-  f->client = connect_bus (f);
-  f->service = g_object_new (TEST_TYPE_SERVICE, "id", "svc", "state-version", 2, NULL);
-  g_assert_true (vmstate_service_export (VMSTATE_SERVICE (f->service), f->server, &error));
-  g_assert_no_error (error);
-}
-
-static void
-fixture_teardown (Fixture *f, gconstpointer data)
-{
-  vmstate_service_unexport (VMSTATE_SERVICE (f->service));
-  g_object_unref (f->service);
-  g_dbus_connection_close_sync (f->server, NULL, NULL);
-  g_dbus_connection_close_sync (f->client, NULL, NULL);
-  g_clear_object (&f->server);
-  g_clear_object (&f->client);
-  g_test_dbus_down (f->bus);
-  g_object_unref (f->bus);
-}
-
-static void
-on_reply (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  GAsyncResult **out = user_data;
-  *out = g_object_ref (result);
-}
-
-static GVariant *
-call_helper (Fixture *f, const char *method, GVariant *params, GError **error)
-{
-  g_autoptr(GAsyncResult) result = NULL;
-
-  g_dbus_connection_call (f->client, g_dbus_connection_get_unique_name (f->server),
-                          "/org/qemu/VMState1", "org.qemu.VMState1", method, params, NULL,
-                          G_DBUS_CALL_FLAGS_NONE, 10000, NULL, on_reply, &result);
-  while (result == NULL)
-    g_main_context_iteration (NULL, TRUE);
-  return g_dbus_connection_call_finish (f->client, result, error);
-}
-
-static GBytes *
-save (Fixture *f, GError **error)
-{
-  g_autoptr(GVariant) reply = call_helper (f, "Save", NULL, error);
-  g_autoptr(GVariant) data = NULL;
-
-  if (reply == NULL)
-    return NULL;
-  data = g_variant_get_child_value (reply, 0);
-  return g_variant_get_data_as_bytes (data);
-}
-
-static gboolean
-load (Fixture *f, GBytes *state, GError **error)
-{
-  g_autoptr(GVariant) reply =
-    call_helper (f, "Load",
-                 g_variant_new ("(@ay)", g_variant_new_from_bytes (G_VARIANT_TYPE_BYTESTRING, state, TRUE)),
-                 error);
-  return reply != NULL;
-}
-
-static void
-assert_message_has (const GError *error, const char *first, ...)
-{
-  va_list ap;
-
-  va_start (ap, first);
-  for (const char *w = first; w != NULL; w = va_arg (ap, const char *))
-    if (strstr (error->message, w) == NULL)
-      g_error ("'%s' not in '%s'", w, error->message);
-  va_end (ap);
-}
-
-static void
-test_service_raw_default (Fixture *f, gconstpointer data)
+test_service_raw_default (ServiceBus *f, gconstpointer data)
 {
   g_autoptr(VmstateService) s = g_object_new (TEST_TYPE_SERVICE, "id", "raw", NULL);
   g_autoptr(GError) error = NULL;
@@ -461,14 +318,14 @@ test_service_raw_default (Fixture *f, gconstpointer data)
 
   /* with state-version 0 the state goes out and comes in byte for byte */
   vmstate_service_set_state_version (VMSTATE_SERVICE (f->service), 0);
-  state = save (f, &error);
+  state = service_bus_save (f, &error);
   g_assert_no_error (error);
   g_assert_cmpmem (g_bytes_get_data (state, NULL), g_bytes_get_size (state), "state!", 6);
   {
     g_autoptr(GBytes) magic = vmstate_envelope_encode (state, 1, FALSE, NULL);
 
     /* even an envelope is a raw state to a raw helper */
-    g_assert_true (load (f, magic, &error));
+    g_assert_true (service_bus_load (f, magic, &error));
     g_assert_no_error (error);
     g_assert_true (g_bytes_equal (f->service->loaded, magic));
     g_assert_cmpuint (f->service->loaded_version, ==, 0);
@@ -476,10 +333,10 @@ test_service_raw_default (Fixture *f, gconstpointer data)
 }
 
 static void
-test_service_save_load (Fixture *f, gconstpointer data)
+test_service_save_load (ServiceBus *f, gconstpointer data)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(GBytes) state = save (f, &error);
+  g_autoptr(GBytes) state = service_bus_save (f, &error);
   g_autoptr(GBytes) payload = NULL;
   guint version = 0;
 
@@ -490,7 +347,7 @@ test_service_save_load (Fixture *f, gconstpointer data)
   g_assert_cmpuint (version, ==, 2);
   g_assert_cmpmem (g_bytes_get_data (payload, NULL), g_bytes_get_size (payload), "state!", 6);
 
-  g_assert_true (load (f, state, &error));
+  g_assert_true (service_bus_load (f, state, &error));
   g_assert_no_error (error);
   g_assert_true (g_bytes_equal (f->service->loaded, payload));
   g_assert_cmpuint (f->service->loaded_version, ==, 2);
@@ -500,7 +357,7 @@ test_service_save_load (Fixture *f, gconstpointer data)
   {
     g_autoptr(GBytes) v1 = vmstate_envelope_encode (payload, 1, FALSE, NULL);
 
-    g_assert_true (load (f, v1, &error));
+    g_assert_true (service_bus_load (f, v1, &error));
     g_assert_no_error (error);
     g_assert_cmpuint (f->service->loaded_version, ==, 1);
   }
@@ -508,7 +365,7 @@ test_service_save_load (Fixture *f, gconstpointer data)
 
 /* A 4.5 MB conntrack-like table goes under QEMU's 1 MiB limit. */
 static void
-test_service_compress (Fixture *f, gconstpointer data)
+test_service_compress (ServiceBus *f, gconstpointer data)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(GBytes) state = NULL;
@@ -519,14 +376,12 @@ test_service_compress (Fixture *f, gconstpointer data)
   f->service->state = bench_conntrack_table (4500000, 1);
 
   /* without compression it is too large, and the error says why */
-  g_assert_null (save (f, &error));
-  g_assert_error (error, VMSTATE_ERROR, VMSTATE_ERROR_STATE_TOO_LARGE);
-  assert_message_has (error, "'svc'", "4500000 bytes", "enveloped", "max-state-size", NULL);
-  g_clear_error (&error);
+  service_bus_save_fails (f, VMSTATE_ERROR, VMSTATE_ERROR_STATE_TOO_LARGE,
+                          "'svc'", "4500000 bytes", "enveloped", "max-state-size", NULL);
 
   vmstate_service_set_compress (VMSTATE_SERVICE (f->service), TRUE);
   start = g_get_monotonic_time ();
-  state = save (f, &error);
+  state = service_bus_save (f, &error);
   g_assert_no_error (error);
   g_test_message ("4.5 MB table: Save in %.1f ms, %" G_GSIZE_FORMAT " bytes (%.2f x)",
                   (g_get_monotonic_time () - start) / 1000.0, g_bytes_get_size (state),
@@ -537,24 +392,21 @@ test_service_compress (Fixture *f, gconstpointer data)
   g_assert_no_error (error);
   g_assert_cmpuint (vmstate_envelope_get_flags (e), ==, VMSTATE_ENVELOPE_FLAGS_ZSTD);
 
-  g_assert_true (load (f, state, &error));
+  g_assert_true (service_bus_load (f, state, &error));
   g_assert_no_error (error);
   g_assert_true (g_bytes_equal (f->service->loaded, f->service->state));
 
   /* over max-uncompressed-size, both ways */
   vmstate_service_set_max_uncompressed_size (VMSTATE_SERVICE (f->service), 4000000);
-  g_assert_false (load (f, state, &error));
-  g_assert_error (error, VMSTATE_ERROR, VMSTATE_ERROR_STATE_TOO_LARGE);
-  assert_message_has (error, "'svc'", g_dbus_connection_get_unique_name (f->server),
-                      "4500000 bytes", "max-uncompressed-size", NULL);
-  g_clear_error (&error);
-  g_assert_null (save (f, &error));
-  g_assert_error (error, VMSTATE_ERROR, VMSTATE_ERROR_STATE_TOO_LARGE);
-  assert_message_has (error, "max-uncompressed-size", NULL);
+  service_bus_load_fails (f, state, VMSTATE_ERROR, VMSTATE_ERROR_STATE_TOO_LARGE,
+                          "'svc'", g_dbus_connection_get_unique_name (f->server), "4500000 bytes",
+                          "max-uncompressed-size", NULL);
+  service_bus_save_fails (f, VMSTATE_ERROR, VMSTATE_ERROR_STATE_TOO_LARGE,
+                          "max-uncompressed-size", NULL);
 }
 
 static void
-test_service_load_errors (Fixture *f, gconstpointer data)
+test_service_load_errors (ServiceBus *f, gconstpointer data)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(GBytes) payload = g_bytes_new_static ("state!", 6);
@@ -565,63 +417,49 @@ test_service_load_errors (Fixture *f, gconstpointer data)
   g_autoptr(GBytes) truncated = g_bytes_new_from_bytes (v2, 0, 29);
   const char *unique = g_dbus_connection_get_unique_name (f->server);
 
-  g_assert_false (load (f, payload, &error));
-  g_assert_error (error, VMSTATE_ERROR, VMSTATE_ERROR_NOT_ENVELOPE);
-  assert_message_has (error, "'svc'", unique, "not one", NULL);
-  g_clear_error (&error);
+  service_bus_load_fails (f, payload, VMSTATE_ERROR, VMSTATE_ERROR_NOT_ENVELOPE,
+                          "'svc'", unique, "not one", NULL);
 
-  g_assert_false (load (f, v3, &error));
-  g_assert_error (error, VMSTATE_ERROR, VMSTATE_ERROR_VERSION_TOO_NEW);
-  assert_message_has (error, "'svc'", unique, "version 3", "state-version 2", NULL);
-  g_clear_error (&error);
+  service_bus_load_fails (f, v3, VMSTATE_ERROR, VMSTATE_ERROR_VERSION_TOO_NEW,
+                          "'svc'", unique, "version 3", "state-version 2", NULL);
 
   vmstate_service_set_state_version (VMSTATE_SERVICE (f->service), 4);
   vmstate_service_set_min_state_version (VMSTATE_SERVICE (f->service), 2);
-  g_assert_false (load (f, v1, &error));
-  g_assert_error (error, VMSTATE_ERROR, VMSTATE_ERROR_VERSION_TOO_OLD);
-  assert_message_has (error, "'svc'", unique, "version 1", "min-state-version 2", NULL);
-  g_clear_error (&error);
+  service_bus_load_fails (f, v1, VMSTATE_ERROR, VMSTATE_ERROR_VERSION_TOO_OLD,
+                          "'svc'", unique, "version 1", "min-state-version 2", NULL);
 
-  g_assert_false (load (f, damaged, &error));
-  g_assert_error (error, VMSTATE_ERROR, VMSTATE_ERROR_BAD_CHECKSUM);
-  assert_message_has (error, "'svc'", unique, "checksum", NULL);
-  g_clear_error (&error);
+  service_bus_load_fails (f, damaged, VMSTATE_ERROR, VMSTATE_ERROR_BAD_CHECKSUM,
+                          "'svc'", unique, "checksum", NULL);
 
-  g_assert_false (load (f, truncated, &error));
-  g_assert_error (error, VMSTATE_ERROR, VMSTATE_ERROR_INVALID_ENVELOPE);
-  assert_message_has (error, "'svc'", "truncated", NULL);
-  g_clear_error (&error);
+  service_bus_load_fails (f, truncated, VMSTATE_ERROR, VMSTATE_ERROR_INVALID_ENVELOPE,
+                          "'svc'", "truncated", NULL);
 
   /* none of them reached the vfunc */
   g_assert_cmpuint (f->service->n_load, ==, 0);
 
   /* min-state-version 0: a raw state is version 0 */
   vmstate_service_set_min_state_version (VMSTATE_SERVICE (f->service), 0);
-  g_assert_true (load (f, payload, &error));
+  g_assert_true (service_bus_load (f, payload, &error));
   g_assert_no_error (error);
   g_assert_cmpuint (f->service->loaded_version, ==, 0);
-  g_assert_true (load (f, v3, &error));
+  g_assert_true (service_bus_load (f, v3, &error));
   g_assert_no_error (error);
   g_assert_cmpuint (f->service->loaded_version, ==, 3);
 }
 
 static void
-test_service_bomb (Fixture *f, gconstpointer data)
+test_service_bomb (ServiceBus *f, gconstpointer data)
 {
   g_autoptr(GBytes) tiny = zstd_bomb (MiB);
   g_autoptr(GBytes) claims = forge (VMSTATE_ENVELOPE_FLAGS_ZSTD, 2, 1024u * MiB, tiny);
   g_autoptr(GBytes) bomb = zstd_bomb (64u * MiB);   /* 1 GiB would not fit max-state-size */
   g_autoptr(GBytes) lies = forge (VMSTATE_ENVELOPE_FLAGS_ZSTD, 2, 32 * MiB, bomb);
-  g_autoptr(GError) error = NULL;
   gsize hwm = vm_hwm_kib ();
 
-  g_assert_false (load (f, claims, &error));
-  g_assert_error (error, VMSTATE_ERROR, VMSTATE_ERROR_STATE_TOO_LARGE);
-  assert_message_has (error, "'svc'", "1073741824 bytes", "refused before inflating", NULL);
-  g_clear_error (&error);
-  g_assert_false (load (f, lies, &error));
-  g_assert_error (error, VMSTATE_ERROR, VMSTATE_ERROR_INVALID_ENVELOPE);
-  assert_message_has (error, "'svc'", "inflates to more than", NULL);
+  service_bus_load_fails (f, claims, VMSTATE_ERROR, VMSTATE_ERROR_STATE_TOO_LARGE,
+                          "'svc'", "1073741824 bytes", "refused before inflating", NULL);
+  service_bus_load_fails (f, lies, VMSTATE_ERROR, VMSTATE_ERROR_INVALID_ENVELOPE,
+                          "'svc'", "inflates to more than", NULL);
   g_assert_cmpuint (f->service->n_load, ==, 0);
   /* the one buffer of 32 MiB (untouched pages past what inflated) at most */
   g_assert_cmpuint (vm_hwm_kib () - hwm, <, 40 * 1024);
@@ -639,7 +477,7 @@ main (int argc, char **argv)
   g_test_add_func ("/envelope/bomb", test_bomb);
 
 #define ADD(path, func) \
-  g_test_add (path, Fixture, NULL, fixture_setup, func, fixture_teardown)
+  g_test_add (path, ServiceBus, NULL, fixture_setup, func, service_bus_teardown)
 
   ADD ("/envelope/service/raw-default", test_service_raw_default);
   ADD ("/envelope/service/save-load", test_service_save_load);

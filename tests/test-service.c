@@ -8,247 +8,11 @@
 
 #include "vmstate-test-util.h"
 
-/* A service whose behaviour each test sets. */
-#define TEST_TYPE_SERVICE (test_service_get_type ())
-G_DECLARE_FINAL_TYPE (TestService, test_service, TEST, SERVICE, VmstateService)
-
-typedef enum { MODE_OK, MODE_ERROR, MODE_NULL_NO_ERROR, MODE_ASYNC, MODE_WAIT } Mode;
-
-struct _TestService
-{
-  VmstateService parent_instance;
-  Mode           mode;
-  GBytes        *state;
-  guint          n_save;
-  guint          n_load;
-  GBytes        *loaded;
-  /* MODE_WAIT: a Save is waiting on its cancellable; it was cancelled */
-  gboolean       waiting;
-  gboolean       cancelled;
-  /* the threads the vfuncs and ::loaded ran in */
-  GThread       *save_thread;
-  GThread       *loaded_thread;
-};
-
-G_DEFINE_FINAL_TYPE (TestService, test_service, VMSTATE_TYPE_SERVICE)
-
-static GBytes *
-test_service_save (VmstateService *service, GError **error)
-{
-  TestService *self = TEST_SERVICE (service);
-
-  self->n_save++;
-  self->save_thread = g_thread_self ();
-  switch (self->mode)
-    {
-    case MODE_ERROR:
-      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED, "no access to the table");
-      return NULL;
-    case MODE_NULL_NO_ERROR:
-      return NULL;
-    default:
-      return g_bytes_ref (self->state);
-    }
-}
-
-static gboolean
-test_service_load (VmstateService *service, GBytes *state, GError **error)
-{
-  TestService *self = TEST_SERVICE (service);
-
-  self->n_load++;
-  if (self->mode == MODE_ERROR)
-    {
-      g_set_error_literal (error, VMSTATE_ERROR, VMSTATE_ERROR_INVALID_BLOB, "version 3 unknown");
-      return FALSE;
-    }
-  if (self->mode == MODE_NULL_NO_ERROR)
-    return FALSE;
-  g_clear_pointer (&self->loaded, g_bytes_unref);
-  self->loaded = g_bytes_ref (state);
-  return TRUE;
-}
-
-static gboolean
-answer_later (gpointer data)
-{
-  GTask *task = data;
-  TestService *self = g_task_get_source_object (task);
-
-  g_task_return_pointer (task, g_bytes_ref (self->state), (GDestroyNotify) g_bytes_unref);
-  return G_SOURCE_REMOVE;
-}
-
-static gboolean
-on_wait_cancelled (GCancellable *cancellable, gpointer user_data)
-{
-  GTask *task = user_data;
-  TestService *self = g_task_get_source_object (task);
-
-  self->cancelled = TRUE;
-  g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CANCELLED, "the Save was cancelled");
-  return G_SOURCE_REMOVE;
-}
-
-static void
-test_service_save_async (VmstateService *service, GCancellable *cancellable,
-                         GAsyncReadyCallback callback, gpointer user_data)
-{
-  TestService *self = TEST_SERVICE (service);
-
-  if (self->mode == MODE_WAIT)
-    {
-      GTask *task = g_task_new (self, cancellable, callback, user_data);
-      GSource *source;
-
-      /* never answers by itself: only cancelling the call ends it */
-      g_assert_nonnull (cancellable);
-      self->waiting = TRUE;
-      source = g_cancellable_source_new (cancellable);
-      g_source_set_callback (source, G_SOURCE_FUNC (on_wait_cancelled), task, g_object_unref);
-      g_source_attach (source, g_main_context_get_thread_default ());
-      g_source_unref (source);
-      return;
-    }
-  if (self->mode != MODE_ASYNC)
-    {
-      VMSTATE_SERVICE_CLASS (test_service_parent_class)->save_async (service, cancellable, callback, user_data);
-      return;
-    }
-  self->n_save++;
-  g_timeout_add_full (G_PRIORITY_DEFAULT, 50, answer_later,
-                      g_task_new (self, cancellable, callback, user_data), g_object_unref);
-}
-
-static GBytes *
-test_service_save_finish (VmstateService *service, GAsyncResult *result, GError **error)
-{
-  TestService *self = TEST_SERVICE (service);
-
-  if (self->mode != MODE_ASYNC && self->mode != MODE_WAIT)
-    return VMSTATE_SERVICE_CLASS (test_service_parent_class)->save_finish (service, result, error);
-  return g_task_propagate_pointer (G_TASK (result), error);
-}
-
-static void
-test_service_finalize (GObject *object)
-{
-  TestService *self = TEST_SERVICE (object);
-
-  g_clear_pointer (&self->state, g_bytes_unref);
-  g_clear_pointer (&self->loaded, g_bytes_unref);
-  G_OBJECT_CLASS (test_service_parent_class)->finalize (object);
-}
-
-static void
-test_service_class_init (TestServiceClass *klass)
-{
-  G_OBJECT_CLASS (klass)->finalize = test_service_finalize;
-  VMSTATE_SERVICE_CLASS (klass)->save = test_service_save;
-  VMSTATE_SERVICE_CLASS (klass)->load = test_service_load;
-  VMSTATE_SERVICE_CLASS (klass)->save_async = test_service_save_async;
-  VMSTATE_SERVICE_CLASS (klass)->save_finish = test_service_save_finish;
-}
-
-static void
-test_service_init (TestService *self)
-{
-  self->state = g_bytes_new_static ("state!", 6);
-}
-
-typedef struct
-{
-  GTestDBus       *bus;
-  GDBusConnection *server;
-  GDBusConnection *client;
-  TestService     *service;
-} Fixture;
-
-static GDBusConnection *
-connect_bus (Fixture *f)
-{
-  return test_bus_connect (g_test_dbus_get_bus_address (f->bus));
-}
-
-static void
-fixture_setup (Fixture *f, gconstpointer data)
-{
-  g_autoptr(GError) error = NULL;
-
-  f->bus = g_test_dbus_new (G_TEST_DBUS_NONE);
-  g_test_dbus_up (f->bus);
-  f->server = connect_bus (f);
-  f->client = connect_bus (f);
-  f->service = g_object_new (TEST_TYPE_SERVICE, "id", "svc", NULL);
-  g_assert_true (vmstate_service_export (VMSTATE_SERVICE (f->service), f->server, &error));
-  g_assert_no_error (error);
-}
-
-static gboolean
-watchdog (gpointer user_data)
-{
-  g_error ("%s did not happen within 20 s", (const char *) user_data);
-  return G_SOURCE_REMOVE;
-}
-
-static void
-fixture_teardown (Fixture *f, gconstpointer data)
-{
-  /* an exported service keeps itself alive: unexport is what ends it */
-  g_object_add_weak_pointer (G_OBJECT (f->service), (gpointer *) &f->service);
-  vmstate_service_unexport (VMSTATE_SERVICE (f->service));
-  g_object_unref (f->service);
-  /* a call cancelled by unexport may still be finishing */
-  if (f->service != NULL)
-    {
-      guint dog = g_timeout_add_seconds (20, watchdog, (gpointer) "releasing the service");
-
-      while (f->service != NULL)
-        g_main_context_iteration (NULL, TRUE);
-      g_source_remove (dog);
-    }
-  g_dbus_connection_close_sync (f->server, NULL, NULL);
-  g_dbus_connection_close_sync (f->client, NULL, NULL);
-  g_clear_object (&f->server);
-  g_clear_object (&f->client);
-  g_test_dbus_down (f->bus);
-  g_object_unref (f->bus);
-}
-
-static void
-on_reply (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  GAsyncResult **out = user_data;
-  *out = g_object_ref (result);
-}
-
-/* A call from the client connection, iterating the main context that
- * dispatches the in-process service. */
-static GVariant *
-call (Fixture *f, const char *dest, const char *path, const char *iface,
-      const char *method, GVariant *params, GError **error)
-{
-  g_autoptr(GAsyncResult) result = NULL;
-
-  g_dbus_connection_call (f->client, dest, path, iface, method, params, NULL,
-                          G_DBUS_CALL_FLAGS_NONE, 10000, NULL, on_reply, &result);
-  while (result == NULL)
-    g_main_context_iteration (NULL, TRUE);
-  return g_dbus_connection_call_finish (f->client, result, error);
-}
-
-static GVariant *
-call_helper (Fixture *f, const char *method, GVariant *params, GError **error)
-{
-  return call (f, g_dbus_connection_get_unique_name (f->server), "/org/qemu/VMState1",
-               "org.qemu.VMState1", method, params, error);
-}
-
 static char **
-queued_owners (Fixture *f)
+queued_owners (ServiceBus *f)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(GVariant) reply = call (f, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+  g_autoptr(GVariant) reply = service_bus_call (f, "org.freedesktop.DBus", "/org/freedesktop/DBus",
                                     "org.freedesktop.DBus", "ListQueuedOwners",
                                     g_variant_new ("(s)", "org.qemu.VMState1"), &error);
   char **names = NULL;
@@ -276,7 +40,7 @@ bus_roundtrip (GDBusConnection *c)
 }
 
 static gboolean
-is_queued (Fixture *f, GDBusConnection *c)
+is_queued (ServiceBus *f, GDBusConnection *c)
 {
   g_auto(GStrv) owners = NULL;
 
@@ -286,7 +50,7 @@ is_queued (Fixture *f, GDBusConnection *c)
 }
 
 static void
-test_export (Fixture *f, gconstpointer data)
+test_export (ServiceBus *f, gconstpointer data)
 {
   g_auto(GStrv) owners = queued_owners (f);
   g_autoptr(GError) error = NULL;
@@ -300,7 +64,7 @@ test_export (Fixture *f, gconstpointer data)
   g_assert_true (vmstate_service_get_connection (VMSTATE_SERVICE (f->service)) == f->server);
 
   /* QEMU reads Id through GetAll */
-  all = call (f, g_dbus_connection_get_unique_name (f->server), "/org/qemu/VMState1",
+  all = service_bus_call (f, g_dbus_connection_get_unique_name (f->server), "/org/qemu/VMState1",
               "org.freedesktop.DBus.Properties", "GetAll",
               g_variant_new ("(s)", "org.qemu.VMState1"), &error);
   g_assert_no_error (error);
@@ -310,7 +74,7 @@ test_export (Fixture *f, gconstpointer data)
     g_assert_cmpstr (id, ==, "svc");
   }
 
-  xml = call (f, g_dbus_connection_get_unique_name (f->server), "/org/qemu/VMState1",
+  xml = service_bus_call (f, g_dbus_connection_get_unique_name (f->server), "/org/qemu/VMState1",
               "org.freedesktop.DBus.Introspectable", "Introspect", NULL, &error);
   g_assert_no_error (error);
   g_variant_get (xml, "(&s)", &introspection);
@@ -335,10 +99,10 @@ test_export (Fixture *f, gconstpointer data)
 }
 
 static void
-test_queued (Fixture *f, gconstpointer data)
+test_queued (ServiceBus *f, gconstpointer data)
 {
   /* A second helper on another connection queues for the name. */
-  g_autoptr(GDBusConnection) c2 = connect_bus (f);
+  g_autoptr(GDBusConnection) c2 = service_bus_connect (f);
   g_autoptr(TestService) s2 = g_object_new (TEST_TYPE_SERVICE, "id", "second", NULL);
   g_autoptr(GError) error = NULL;
   g_auto(GStrv) owners = NULL;
@@ -380,88 +144,71 @@ test_invalid_id (void)
 }
 
 static void
-test_save (Fixture *f, gconstpointer data)
+test_save (ServiceBus *f, gconstpointer data)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(GVariant) reply = call_helper (f, "Save", NULL, &error);
-  g_autoptr(GVariant) bytes = NULL;
+  g_autoptr(GBytes) state = service_bus_save (f, &error);
 
   g_assert_no_error (error);
-  g_assert_cmpstr (g_variant_get_type_string (reply), ==, "(ay)");
-  bytes = g_variant_get_child_value (reply, 0);
-  g_assert_cmpmem (g_variant_get_data (bytes), g_variant_get_size (bytes), "state!", 6);
+  g_assert_cmpmem (g_bytes_get_data (state, NULL), g_bytes_get_size (state), "state!", 6);
   g_assert_cmpuint (f->service->n_save, ==, 1);
 }
 
 static void
-test_save_empty (Fixture *f, gconstpointer data)
+test_save_empty (ServiceBus *f, gconstpointer data)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(GVariant) reply = NULL;
-  g_autoptr(GVariant) bytes = NULL;
+  g_autoptr(GBytes) state = NULL;
 
   g_bytes_unref (f->service->state);
   f->service->state = g_bytes_new (NULL, 0);
-  reply = call_helper (f, "Save", NULL, &error);
+  state = service_bus_save (f, &error);
   g_assert_no_error (error);
-  bytes = g_variant_get_child_value (reply, 0);
-  g_assert_cmpuint (g_variant_get_size (bytes), ==, 0);
+  g_assert_cmpuint (g_bytes_get_size (state), ==, 0);
 }
 
+/* save_async() answers from a later main loop iteration: the reply is
+ * its state, byte for byte, and save() was never called. */
 static void
-test_save_async (Fixture *f, gconstpointer data)
+test_save_async (ServiceBus *f, gconstpointer data)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GBytes) state = NULL;
+  g_autoptr(GBytes) expected = test_make_state (100000, 5);
 
-  f->service->mode = MODE_ASYNC;
-  reply = call_helper (f, "Save", NULL, &error);
+  g_bytes_unref (f->service->state);
+  f->service->state = g_bytes_ref (expected);
+  f->service->mode = TEST_SERVICE_ASYNC;
+  state = service_bus_save (f, &error);
   g_assert_no_error (error);
+  g_assert_cmpmem (g_bytes_get_data (state, NULL), g_bytes_get_size (state),
+                   g_bytes_get_data (expected, NULL), g_bytes_get_size (expected));
   g_assert_cmpuint (f->service->n_save, ==, 1);
+  g_assert_null (f->service->save_thread);
 }
 
 static void
-test_save_error (Fixture *f, gconstpointer data)
+test_save_error (ServiceBus *f, gconstpointer data)
 {
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GVariant) reply = NULL;
-
-  f->service->mode = MODE_ERROR;
-  reply = call_helper (f, "Save", NULL, &error);
-  g_assert_null (reply);
-  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED);
-  g_assert_nonnull (strstr (error->message, "no access to the table"));
+  f->service->mode = TEST_SERVICE_ERROR;
+  service_bus_save_fails (f, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED, "no access to the table", NULL);
 }
 
 static void
-test_save_null (Fixture *f, gconstpointer data)
+test_save_null (ServiceBus *f, gconstpointer data)
 {
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GVariant) reply = NULL;
-
-  f->service->mode = MODE_NULL_NO_ERROR;
-  reply = call_helper (f, "Save", NULL, &error);
-  g_assert_null (reply);
-  g_assert_error (error, VMSTATE_ERROR, VMSTATE_ERROR_HELPER_FAILED);
-  g_assert_nonnull (strstr (error->message, "without setting an error"));
-  g_assert_nonnull (strstr (error->message, "'svc'"));
-  g_assert_nonnull (strstr (error->message, g_dbus_connection_get_unique_name (f->server)));
+  f->service->mode = TEST_SERVICE_NULL_NO_ERROR;
+  service_bus_save_fails (f, VMSTATE_ERROR, VMSTATE_ERROR_HELPER_FAILED, "without setting an error", "'svc'",
+              g_dbus_connection_get_unique_name (f->server), NULL);
 }
 
 static void
-test_save_too_large (Fixture *f, gconstpointer data)
+test_save_too_large (ServiceBus *f, gconstpointer data)
 {
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GVariant) reply = NULL;
-
   vmstate_service_set_max_state_size (VMSTATE_SERVICE (f->service), 5);
-  reply = call_helper (f, "Save", NULL, &error);
-  g_assert_null (reply);
-  g_assert_error (error, VMSTATE_ERROR, VMSTATE_ERROR_STATE_TOO_LARGE);
-  g_assert_nonnull (strstr (error->message, "'svc'"));
   /* which limit, and how to raise it */
-  g_assert_nonnull (strstr (error->message, "max-state-size of 5 bytes"));
-  g_assert_nonnull (strstr (error->message, "vmstate_service_set_max_state_size()"));
+  service_bus_save_fails (f, VMSTATE_ERROR, VMSTATE_ERROR_STATE_TOO_LARGE, "'svc'", "max-state-size of 5 bytes",
+              "vmstate_service_set_max_state_size()", NULL);
 }
 
 static void
@@ -472,14 +219,14 @@ on_loaded (VmstateService *service, gpointer user_data)
 }
 
 static void
-test_load (Fixture *f, gconstpointer data)
+test_load (ServiceBus *f, gconstpointer data)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(GVariant) reply = NULL;
   guint n_loaded = 0;
 
   g_signal_connect (f->service, "loaded", G_CALLBACK (on_loaded), &n_loaded);
-  reply = call_helper (f, "Load",
+  reply = service_bus_call_helper (f, "Load",
                        g_variant_new ("(@ay)", g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, "abc", 3, 1)),
                        &error);
   g_assert_no_error (error);
@@ -489,7 +236,7 @@ test_load (Fixture *f, gconstpointer data)
 
   /* an empty state is legal */
   g_clear_pointer (&reply, g_variant_unref);
-  reply = call_helper (f, "Load",
+  reply = service_bus_call_helper (f, "Load",
                        g_variant_new ("(@ay)", g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, NULL, 0, 1)),
                        &error);
   g_assert_no_error (error);
@@ -498,15 +245,15 @@ test_load (Fixture *f, gconstpointer data)
 }
 
 static void
-test_load_error (Fixture *f, gconstpointer data)
+test_load_error (ServiceBus *f, gconstpointer data)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(GVariant) reply = NULL;
   guint n_loaded = 0;
 
   g_signal_connect (f->service, "loaded", G_CALLBACK (on_loaded), &n_loaded);
-  f->service->mode = MODE_ERROR;
-  reply = call_helper (f, "Load",
+  f->service->mode = TEST_SERVICE_ERROR;
+  reply = service_bus_call_helper (f, "Load",
                        g_variant_new ("(@ay)", g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, "abc", 3, 1)),
                        &error);
   g_assert_null (reply);
@@ -517,13 +264,13 @@ test_load_error (Fixture *f, gconstpointer data)
 }
 
 static void
-test_load_too_large (Fixture *f, gconstpointer data)
+test_load_too_large (ServiceBus *f, gconstpointer data)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(GVariant) reply = NULL;
   g_autofree guint8 *big = g_malloc0 (1048577);
 
-  reply = call_helper (f, "Load",
+  reply = service_bus_call_helper (f, "Load",
                        g_variant_new ("(@ay)", g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, big, 1048577, 1)),
                        &error);
   g_assert_null (reply);
@@ -535,10 +282,10 @@ test_load_too_large (Fixture *f, gconstpointer data)
 }
 
 static void
-test_load_wrong_signature (Fixture *f, gconstpointer data)
+test_load_wrong_signature (ServiceBus *f, gconstpointer data)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(GVariant) reply = call_helper (f, "Load", g_variant_new ("(s)", "abc"), &error);
+  g_autoptr(GVariant) reply = service_bus_call_helper (f, "Load", g_variant_new ("(s)", "abc"), &error);
 
   g_assert_null (reply);
   g_assert_error (error, G_DBUS_ERROR, G_DBUS_ERROR_INVALID_ARGS);
@@ -548,9 +295,9 @@ test_load_wrong_signature (Fixture *f, gconstpointer data)
 /* Lifetime */
 
 static void
-test_lifetime_export (Fixture *f, gconstpointer data)
+test_lifetime_export (ServiceBus *f, gconstpointer data)
 {
-  g_autoptr(GDBusConnection) c = connect_bus (f);
+  g_autoptr(GDBusConnection) c = service_bus_connect (f);
   TestService *service = g_object_new (TEST_TYPE_SERVICE, "id", "alive", NULL);
   g_autoptr(GError) error = NULL;
   g_autoptr(GVariant) reply = NULL;
@@ -563,7 +310,7 @@ test_lifetime_export (Fixture *f, gconstpointer data)
   /* nobody holds it but the export: it stays, and answers */
   g_object_unref (service);
   g_assert_nonnull (service);
-  reply = call (f, g_dbus_connection_get_unique_name (c), "/org/qemu/VMState1",
+  reply = service_bus_call (f, g_dbus_connection_get_unique_name (c), "/org/qemu/VMState1",
                 "org.qemu.VMState1", "Save", NULL, &error);
   g_assert_no_error (error);
   state = g_variant_get_child_value (reply, 0);
@@ -577,9 +324,9 @@ test_lifetime_export (Fixture *f, gconstpointer data)
 }
 
 static void
-test_lifetime_connection_closed (Fixture *f, gconstpointer data)
+test_lifetime_connection_closed (ServiceBus *f, gconstpointer data)
 {
-  g_autoptr(GDBusConnection) c = connect_bus (f);
+  g_autoptr(GDBusConnection) c = service_bus_connect (f);
   TestService *service = g_object_new (TEST_TYPE_SERVICE, "id", "alive", NULL);
   g_autoptr(GError) error = NULL;
 
@@ -597,28 +344,20 @@ test_lifetime_connection_closed (Fixture *f, gconstpointer data)
 
 /* Export */
 
-static void
-on_exported (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  *(GAsyncResult **) user_data = g_object_ref (result);
-}
-
 static gboolean
 export_async_wait (VmstateService *service, GDBusConnection *c,
                    GCancellable *cancellable, GError **error)
 {
   g_autoptr(GAsyncResult) result = NULL;
 
-  vmstate_service_export_async (service, c, cancellable, on_exported, &result);
-  while (result == NULL)
-    g_main_context_iteration (NULL, TRUE);
-  return vmstate_service_export_finish (service, result, error);
+  vmstate_service_export_async (service, c, cancellable, test_store_result, &result);
+  return vmstate_service_export_finish (service, test_wait_result (&result), error);
 }
 
 static void
-test_export_async (Fixture *f, gconstpointer data)
+test_export_async (ServiceBus *f, gconstpointer data)
 {
-  g_autoptr(GDBusConnection) c = connect_bus (f);
+  g_autoptr(GDBusConnection) c = service_bus_connect (f);
   g_autoptr(TestService) service = g_object_new (TEST_TYPE_SERVICE, "id", "async", NULL);
   g_autoptr(GError) error = NULL;
 
@@ -638,9 +377,9 @@ test_export_async (Fixture *f, gconstpointer data)
 }
 
 static void
-test_export_cancelled (Fixture *f, gconstpointer data)
+test_export_cancelled (ServiceBus *f, gconstpointer data)
 {
-  g_autoptr(GDBusConnection) c = connect_bus (f);
+  g_autoptr(GDBusConnection) c = service_bus_connect (f);
   TestService *service = g_object_new (TEST_TYPE_SERVICE, "id", "cancelled", NULL);
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
   g_autoptr(GError) error = NULL;
@@ -657,9 +396,9 @@ test_export_cancelled (Fixture *f, gconstpointer data)
 }
 
 static void
-test_export_already_owner (Fixture *f, gconstpointer data)
+test_export_already_owner (ServiceBus *f, gconstpointer data)
 {
-  g_autoptr(GDBusConnection) c = connect_bus (f);
+  g_autoptr(GDBusConnection) c = service_bus_connect (f);
   g_autoptr(TestService) service = g_object_new (TEST_TYPE_SERVICE, "id", "guest", NULL);
   g_autoptr(GError) error = NULL;
   g_autoptr(GVariant) reply = NULL;
@@ -702,11 +441,11 @@ on_reply_counted (GObject *source, GAsyncResult *result, gpointer user_data)
 }
 
 static void
-test_cancel_on_unexport (Fixture *f, gconstpointer data)
+test_cancel_on_unexport (ServiceBus *f, gconstpointer data)
 {
   g_autoptr(GError) error = NULL;
 
-  f->service->mode = MODE_WAIT;
+  f->service->mode = TEST_SERVICE_WAIT;
   g_dbus_connection_call (f->client, g_dbus_connection_get_unique_name (f->server),
                           "/org/qemu/VMState1", "org.qemu.VMState1", "Save", NULL, NULL,
                           G_DBUS_CALL_FLAGS_NONE, 20000, NULL, on_reply_counted, &error);
@@ -725,7 +464,7 @@ test_cancel_on_unexport (Fixture *f, gconstpointer data)
 
 
 static void
-test_cancel_caller_killed (Fixture *f, gconstpointer data)
+test_cancel_caller_killed (ServiceBus *f, gconstpointer data)
 {
   g_autoptr(GSubprocess) collector = NULL;
   g_autoptr(GError) error = NULL;
@@ -734,18 +473,18 @@ test_cancel_caller_killed (Fixture *f, gconstpointer data)
   guint dog;
 
   /* a real collector process, killed while the helper's Save waits */
-  f->service->mode = MODE_WAIT;
+  f->service->mode = TEST_SERVICE_WAIT;
   collector = g_subprocess_new (G_SUBPROCESS_FLAGS_NONE, &error, tool, "save", "--quiet",
                                 "--address", g_test_dbus_get_bus_address (f->bus), "--output", blob, NULL);
   g_assert_no_error (error);
-  dog = g_timeout_add_seconds (20, watchdog, (gpointer) "the collector's Save");
+  dog = test_watchdog_add ("the collector's Save");
   while (!f->service->waiting)
     g_main_context_iteration (NULL, TRUE);
   g_source_remove (dog);
   g_assert_false (f->service->cancelled);
 
   g_subprocess_force_exit (collector);
-  dog = g_timeout_add_seconds (20, watchdog, (gpointer) "cancelling the Save of a dead collector");
+  dog = test_watchdog_add ("cancelling the Save of a dead collector");
   while (!f->service->cancelled)
     g_main_context_iteration (NULL, TRUE);
   g_source_remove (dog);
@@ -812,7 +551,7 @@ on_loaded_thread (VmstateService *service, gpointer user_data)
 }
 
 static void
-test_thread_context (Fixture *f, gconstpointer data)
+test_thread_context (ServiceBus *f, gconstpointer data)
 {
   Worker w = { 0 };
   g_autoptr(GError) error = NULL;
@@ -827,10 +566,10 @@ test_thread_context (Fixture *f, gconstpointer data)
     g_main_context_iteration (NULL, TRUE);
 
   /* the main thread's context runs the client; the worker's the service */
-  reply = call (f, w.unique_name, "/org/qemu/VMState1", "org.qemu.VMState1", "Save", NULL, &error);
+  reply = service_bus_call (f, w.unique_name, "/org/qemu/VMState1", "org.qemu.VMState1", "Save", NULL, &error);
   g_assert_no_error (error);
   g_clear_pointer (&reply, g_variant_unref);
-  reply = call (f, w.unique_name, "/org/qemu/VMState1", "org.qemu.VMState1", "Load",
+  reply = service_bus_call (f, w.unique_name, "/org/qemu/VMState1", "org.qemu.VMState1", "Load",
                 g_variant_new ("(@ay)", g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, "abc", 3, 1)),
                 &error);
   g_assert_no_error (error);
@@ -852,14 +591,14 @@ test_thread_context (Fixture *f, gconstpointer data)
 }
 
 static void
-test_load_false (Fixture *f, gconstpointer data)
+test_load_false (ServiceBus *f, gconstpointer data)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(GVariant) reply = NULL;
   g_autoptr(GBytes) in = g_bytes_new_static ("x", 1);
 
-  f->service->mode = MODE_NULL_NO_ERROR;
-  reply = call_helper (f, "Load",
+  f->service->mode = TEST_SERVICE_NULL_NO_ERROR;
+  reply = service_bus_call_helper (f, "Load",
                        g_variant_new ("(@ay)", g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, "x", 1, 1)),
                        &error);
   g_assert_null (reply);
@@ -899,7 +638,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
 
 #define ADD(path, func) \
-  g_test_add (path, Fixture, NULL, fixture_setup, func, fixture_teardown)
+  g_test_add (path, ServiceBus, NULL, service_bus_setup, func, service_bus_teardown)
 
   ADD ("/service/export", test_export);
   ADD ("/service/queued", test_queued);

@@ -1,5 +1,5 @@
 /* faults-bus.c: a private dbus-daemon with a chosen configuration, and
- * fault helper processes on it
+ * helper processes and collectors on it
  *
  * Every process started here is stopped by its pid when it is freed.
  *
@@ -8,12 +8,10 @@
 
 #include <glib/gstdio.h>
 #include <signal.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "faults-bus.h"
-#include "../vmstate-test-pattern.h"
 
 static const char bus_config[] =
   "<!DOCTYPE busconfig PUBLIC \"-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN\"\n"
@@ -91,151 +89,28 @@ faults_bus_kill (FaultsBus *bus)
 void
 faults_bus_free (FaultsBus *bus)
 {
-  g_autoptr(GDir) dir = NULL;
-  const char *name;
-
   if (bus->pid != 0)
     {
       kill (bus->pid, SIGTERM);
       g_subprocess_wait (bus->process, NULL, NULL);
     }
-  dir = g_dir_open (bus->dir, 0, NULL);
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *path = g_build_filename (bus->dir, name, NULL);
-      g_unlink (path);
-    }
-  g_rmdir (bus->dir);
+  test_remove_dir (bus->dir);
   g_free (bus->dir);
   g_free (bus->address);
   g_object_unref (bus->process);
   g_free (bus);
 }
 
-/*
- * faults_helper_spawn:
- *
- * Starts the helper program (tests/helper/vmstate-test-helper, from
- * VMSTATE_TEST_HELPER) on @bus with the given arguments and waits for its
- * READY line. It prints no LOADED lines, its states are 64 bytes unless
- * the arguments say otherwise, and its max-state-size fits them.
- */
-FaultsHelper *
-faults_helper_spawn (FaultsBus  *bus,
-                     const char *first_arg,
-                     ...)
+/* A collector on @bus. */
+VmstateCollector *
+faults_collector_new (FaultsBus *bus)
 {
-  const char *program = g_getenv ("VMSTATE_TEST_HELPER");
-  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
   g_autoptr(GError) error = NULL;
-  g_autofree char *line = NULL;
-  g_auto(GStrv) words = NULL;
-  FaultsHelper *helper;
-  va_list ap;
+  VmstateCollector *collector;
 
-  g_assert_nonnull (program);
-  g_ptr_array_add (argv, (gpointer) program);
-  g_ptr_array_add (argv, "--address");
-  g_ptr_array_add (argv, bus->address);
-  g_ptr_array_add (argv, "--quiet");
-  g_ptr_array_add (argv, "--fit-max-state-size");
-  g_ptr_array_add (argv, "--state-size=64");
-  va_start (ap, first_arg);
-  for (const char *arg = first_arg; arg != NULL; arg = va_arg (ap, const char *))
-    g_ptr_array_add (argv, (gpointer) arg);
-  va_end (ap);
-  g_ptr_array_add (argv, NULL);
-
-  helper = g_new0 (FaultsHelper, 1);
-  helper->process = g_subprocess_newv ((const char * const *) argv->pdata,
-                                       G_SUBPROCESS_FLAGS_STDIN_PIPE |
-                                       G_SUBPROCESS_FLAGS_STDOUT_PIPE,
-                                       &error);
+  collector = vmstate_collector_new_for_address_sync (bus->address, NULL, &error);
   g_assert_no_error (error);
-  helper->pid = atoi (g_subprocess_get_identifier (helper->process));
-  helper->out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (helper->process));
-
-  line = faults_helper_read_line (helper, NULL);
-  g_assert_nonnull (line);
-  words = g_strsplit (line, " ", 3);
-  g_assert_cmpstr (words[0], ==, "READY");
-  helper->unique_name = g_strdup (words[1]);
-  return helper;
-}
-
-static void
-on_line (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  char **line = user_data;
-  g_autoptr(GError) error = NULL;
-
-  *line = g_data_input_stream_read_line_finish_utf8 (G_DATA_INPUT_STREAM (source), result,
-                                                     NULL, &error);
-  g_assert_no_error (error);
-  if (*line == NULL)
-    *line = g_strdup ("");  /* end of file */
-}
-
-/*
- * faults_helper_read_line:
- * @context: (nullable): a main context to iterate while waiting (the one
- *   the collector's operation in flight runs on), or %NULL to block
- *
- * The next line the helper printed; "" at end of file.
- */
-char *
-faults_helper_read_line (FaultsHelper *helper,
-                         GMainContext *context)
-{
-  g_autoptr(GError) error = NULL;
-  char *line = NULL;
-
-  if (context == NULL)
-    {
-      line = g_data_input_stream_read_line_utf8 (helper->out, NULL, NULL, &error);
-      g_assert_no_error (error);
-      return line ? line : g_strdup ("");
-    }
-
-  g_data_input_stream_read_line_async (helper->out, G_PRIORITY_DEFAULT, NULL, on_line, &line);
-  while (line == NULL)
-    g_main_context_iteration (context, TRUE);
-  return line;
-}
-
-/* SIGKILLs the helper and reaps it. */
-void
-faults_helper_kill (FaultsHelper *helper)
-{
-  if (helper->pid == 0)
-    return;
-  kill (helper->pid, SIGKILL);
-  g_subprocess_wait (helper->process, NULL, NULL);
-  helper->pid = 0;
-}
-
-void
-faults_helper_free (FaultsHelper *helper)
-{
-  if (helper->pid != 0)
-    {
-      /* Closing its stdin makes it leave (its main loop runs even when it
-       * hangs a call); the test's timeout bounds the wait. */
-      g_output_stream_close (g_subprocess_get_stdin_pipe (helper->process), NULL, NULL);
-      g_subprocess_wait (helper->process, NULL, NULL);
-    }
-  g_object_unref (helper->out);
-  g_object_unref (helper->process);
-  g_free (helper->unique_name);
-  g_free (helper);
-}
-
-/* The helpers' state (vmstate-test-pattern.h). */
-GBytes *
-faults_make_state (gsize size,
-                   int   seed)
-{
-  return vmstate_test_pattern_new (size, seed);
+  return collector;
 }
 
 /* The resident set size of this process, in KiB (VmRSS). */

@@ -1,12 +1,12 @@
 /* faults-bus.h: a private dbus-daemon with a chosen configuration, and
- * fault helper processes on it
+ * helper processes and collectors on it
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 
 #pragma once
 
-#include <libvmstate/libvmstate.h>
+#include "../vmstate-test-util.h"
 
 G_BEGIN_DECLS
 
@@ -23,27 +23,15 @@ FaultsBus *faults_bus_new          (const char *policy,
 void       faults_bus_kill         (FaultsBus  *bus);
 void       faults_bus_free         (FaultsBus  *bus);
 
-typedef struct
-{
-  GSubprocess      *process;
-  GDataInputStream *out;
-  char             *unique_name;
-  GPid              pid;
-} FaultsHelper;
+/* The first arguments of a helper on @bus, for test_helper_spawn(): it
+ * prints no LOADED lines, its states are 64 bytes unless later arguments
+ * say otherwise, and its max-state-size fits them. */
+#define FAULTS_HELPER_ON(bus) \
+  "--address", (bus)->address, "--quiet", "--fit-max-state-size", "--state-size=64"
 
-FaultsHelper *faults_helper_spawn     (FaultsBus    *bus,
-                                       const char   *first_arg,
-                                       ...) G_GNUC_NULL_TERMINATED;
-char         *faults_helper_read_line (FaultsHelper *helper,
-                                       GMainContext *context);
-void          faults_helper_kill      (FaultsHelper *helper);
-void          faults_helper_free      (FaultsHelper *helper);
-
-GBytes       *faults_make_state       (gsize         size,
-                                       int           seed);
-gsize         faults_rss_kib          (void);
+VmstateCollector *faults_collector_new (FaultsBus  *bus);
+gsize             faults_rss_kib       (void);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (FaultsBus, faults_bus_free)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (FaultsHelper, faults_helper_free)
 
 G_END_DECLS

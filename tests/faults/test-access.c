@@ -18,7 +18,6 @@
 #include <unistd.h>
 
 #include "faults-bus.h"
-#include "vmstate-test-util.h"
 
 #define NOBODY 65534
 #define ALLOW_EVERY_UID "<allow user=\"*\"/>"
@@ -29,12 +28,6 @@ become_nobody (gpointer user_data)
   /* in the child, between fork and exec */
   if (setgroups (0, NULL) != 0 || setgid (NOBODY) != 0 || setuid (NOBODY) != 0)
     _exit (125);
-}
-
-static void
-on_communicated (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  *(GAsyncResult **) user_data = g_object_ref (result);
 }
 
 /* Runs `gdbus call` as nobody; returns its exit status. */
@@ -61,27 +54,14 @@ gdbus_call_as_nobody (FaultsBus   *bus,
   g_assert_no_error (error);
   /* iterate this thread's context meanwhile: the helper may be an
    * in-process service */
-  g_subprocess_communicate_utf8_async (process, NULL, NULL, on_communicated, &result);
-  while (result == NULL)
-    g_main_context_iteration (NULL, TRUE);
-  g_subprocess_communicate_utf8_finish (process, result, out, err, &error);
+  g_subprocess_communicate_utf8_async (process, NULL, NULL, test_store_result, &result);
+  g_subprocess_communicate_utf8_finish (process, test_wait_result (&result), out, err, &error);
   g_assert_no_error (error);
   g_assert_true (g_subprocess_get_if_exited (process));
   g_assert_cmpint (g_subprocess_get_exit_status (process), !=, 125);
   g_test_message ("gdbus call %s as nobody: exit %d, out '%s', err '%s'", method,
                   g_subprocess_get_exit_status (process), *out, *err);
   return g_subprocess_get_exit_status (process);
-}
-
-static VmstateCollector *
-collector_for (FaultsBus *bus)
-{
-  g_autoptr(GError) error = NULL;
-  VmstateCollector *collector;
-
-  collector = vmstate_collector_new_for_address_sync (bus->address, NULL, &error);
-  g_assert_no_error (error);
-  return collector;
 }
 
 static void
@@ -97,13 +77,12 @@ static void
 test_default_denies_other_uid (void)
 {
   g_autoptr(FaultsBus) bus = faults_bus_new (ALLOW_EVERY_UID, NULL);
-  g_autoptr(FaultsHelper) helper = faults_helper_spawn (bus, "--id", "fw", "--report", NULL);
-  g_autoptr(VmstateCollector) collector = collector_for (bus);
-  g_autoptr(VmstateBlob) blob = vmstate_blob_new ();
-  g_autoptr(GBytes) state = faults_make_state (7, 9);
-  g_autoptr(GBytes) bytes = NULL;
+  g_autoptr(TestHelper) helper = test_helper_spawn (FAULTS_HELPER_ON (bus), "--id", "fw", "--report", NULL);
+  g_autoptr(VmstateCollector) collector = faults_collector_new (bus);
+  g_autoptr(GBytes) state = test_make_state (7, 9);
+  g_autoptr(GBytes) bytes = test_blob_of ("fw", g_bytes_ref (state), NULL);
   g_autoptr(GError) error = NULL;
-  g_autofree char *out = NULL, *err = NULL, *line = NULL, *sum = NULL, *expected = NULL;
+  g_autofree char *out = NULL, *err = NULL;
 
   require_root ();
 
@@ -128,24 +107,19 @@ test_default_denies_other_uid (void)
 
   /* root may; and the first vfunc call the helper reports is root's
    * Load: the refused calls never reached a vfunc. */
-  vmstate_blob_add (blob, "fw", state, &error);
-  g_assert_no_error (error);
-  bytes = vmstate_blob_to_bytes (blob);
   g_assert_true (vmstate_collector_load_sync (collector, bytes, NULL, &error));
   g_assert_no_error (error);
-  line = faults_helper_read_line (helper, NULL);
-  sum = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, state);
-  expected = g_strdup_printf ("LOAD fw 7 %s", sum);
-  g_assert_cmpstr (line, ==, expected);
+  test_helper_expect_state_line (helper, "LOAD fw", state);
 }
 
 static void
 test_allowed_uids (void)
 {
   g_autoptr(FaultsBus) bus = faults_bus_new (ALLOW_EVERY_UID, NULL);
-  g_autoptr(FaultsHelper) helper = faults_helper_spawn (bus, "--id", "slirp", "--state-size", "4",
-                                                        "--allow-uid", G_STRINGIFY (NOBODY), NULL);
-  g_autoptr(VmstateCollector) collector = collector_for (bus);
+  g_autoptr(TestHelper) helper = test_helper_spawn (FAULTS_HELPER_ON (bus), "--id", "slirp",
+                                                    "--state-size", "4",
+                                                    "--allow-uid", G_STRINGIFY (NOBODY), NULL);
+  g_autoptr(VmstateCollector) collector = faults_collector_new (bus);
   g_autoptr(GBytes) blob = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *out = NULL, *err = NULL;
@@ -207,23 +181,16 @@ on_connection (GObject *source, GAsyncResult *result, gpointer user_data)
   g_assert_no_error (error);
 }
 
-static void
-on_reply (GObject *source, GAsyncResult *result, gpointer user_data)
-{
-  *(GAsyncResult **) user_data = g_object_ref (result);
-}
-
+/* Save of the service at @dest (NULL on a peer-to-peer connection) */
 static GVariant *
-p2p_save (GDBusConnection *client, GError **error)
+call_save (GDBusConnection *client, const char *dest, GError **error)
 {
   g_autoptr(GAsyncResult) result = NULL;
 
-  g_dbus_connection_call (client, NULL, "/org/qemu/VMState1", "org.qemu.VMState1", "Save",
+  g_dbus_connection_call (client, dest, "/org/qemu/VMState1", "org.qemu.VMState1", "Save",
                           NULL, G_VARIANT_TYPE ("(ay)"), G_DBUS_CALL_FLAGS_NONE, 10000, NULL,
-                          on_reply, &result);
-  while (result == NULL)
-    g_main_context_iteration (NULL, TRUE);
-  return g_dbus_connection_call_finish (client, result, error);
+                          test_store_result, &result);
+  return g_dbus_connection_call_finish (client, test_wait_result (&result), error);
 }
 
 static GSocketConnection *
@@ -273,7 +240,7 @@ test_peer_to_peer (void)
                                     &n_uids, sizeof (guint32));
   g_assert_cmpuint (n_uids, >=, 1);
   g_assert_cmpuint (uids[0], ==, geteuid ());
-  reply = p2p_save (client, &error);
+  reply = call_save (client, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (service->n_saves, ==, 1);
   g_clear_pointer (&reply, g_variant_unref);
@@ -282,7 +249,7 @@ test_peer_to_peer (void)
   vmstate_service_set_allowed_uids (VMSTATE_SERVICE (service),
                                     g_variant_new_fixed_array (G_VARIANT_TYPE_UINT32,
                                                                &someone_else, 1, sizeof (guint32)));
-  reply = p2p_save (client, &error);
+  reply = call_save (client, NULL, &error);
   g_assert_null (reply);
   g_assert_error (error, G_DBUS_ERROR, G_DBUS_ERROR_ACCESS_DENIED);
   g_test_message ("refused: %s", error->message);
@@ -298,7 +265,7 @@ test_peer_to_peer (void)
     g_assert_cmpuint (g_variant_n_children (value), ==, 1);
     g_object_set (service, "allowed-uids", NULL, NULL);  /* back to the default */
   }
-  reply = p2p_save (client, &error);
+  reply = call_save (client, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (service->n_saves, ==, 2);
 
@@ -307,12 +274,6 @@ test_peer_to_peer (void)
 }
 
 /* A unique name that comes back on another bus */
-
-static GDBusConnection *
-connect_to (FaultsBus *bus)
-{
-  return test_bus_connect (bus->address);
-}
 
 static void
 test_reused_unique_name (void)
@@ -323,7 +284,6 @@ test_reused_unique_name (void)
   g_autoptr(GDBusConnection) service_a = NULL;
   g_autoptr(GDBusConnection) root_a = NULL;
   g_autoptr(GDBusConnection) service_b = NULL;
-  g_autoptr(GAsyncResult) result = NULL;
   g_autoptr(GVariant) reply = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *out = NULL, *err = NULL, *refusal = NULL;
@@ -331,23 +291,17 @@ test_reused_unique_name (void)
   require_root ();
 
   /* 1. exported on bus A; root calls Save as the bus's second peer */
-  service_a = connect_to (bus_a);
+  service_a = test_bus_connect (bus_a->address);
   g_assert_true (vmstate_service_export (VMSTATE_SERVICE (service), service_a, &error));
   g_assert_no_error (error);
-  root_a = connect_to (bus_a);
-  g_dbus_connection_call (root_a, g_dbus_connection_get_unique_name (service_a),
-                          "/org/qemu/VMState1", "org.qemu.VMState1", "Save", NULL,
-                          G_VARIANT_TYPE ("(ay)"), G_DBUS_CALL_FLAGS_NONE, 10000, NULL,
-                          on_reply, &result);
-  while (result == NULL)
-    g_main_context_iteration (NULL, TRUE);
-  reply = g_dbus_connection_call_finish (root_a, result, &error);
+  root_a = test_bus_connect (bus_a->address);
+  reply = call_save (root_a, g_dbus_connection_get_unique_name (service_a), &error);
   g_assert_no_error (error);
   g_assert_cmpuint (service->n_saves, ==, 1);
 
   /* 2. re-exported on bus B, where the service is again the first peer */
   vmstate_service_unexport (VMSTATE_SERVICE (service));
-  service_b = connect_to (bus_b);
+  service_b = test_bus_connect (bus_b->address);
   g_assert_cmpstr (g_dbus_connection_get_unique_name (service_b), ==,
                    g_dbus_connection_get_unique_name (service_a));
   g_assert_true (vmstate_service_export (VMSTATE_SERVICE (service), service_b, &error));

@@ -16,7 +16,10 @@
  * on the bus, and "LOADED <size> <sha256>" after every successful Load
  * (not with --quiet); with --report, "SAVE <id>" / "LOAD <id> <size>
  * <sha256>" each time a call comes in (before --hang takes effect), so a
- * test knows a helper is in the middle of a call. --hang save|load never
+ * test knows a helper is in the middle of a call. --report-running prints
+ * "RUNNING <n>" as each Save comes in: n counts the Saves this process
+ * (all its --count helpers) has taken and not answered yet, this one
+ * included, so a test sees how many ran at once. --hang save|load never
  * answers that call. --check-load (the benchmark's) fails a Load whose
  * state differs from the helper's own, so a run checks every byte went
  * through. It exits when its stdin closes, so a test that dies leaves no
@@ -53,6 +56,7 @@ static int opt_raw_id_len = -1;
 static int opt_count = 1;
 static char *opt_hang;
 static gboolean opt_report;
+static gboolean opt_report_running;
 static gboolean opt_quiet;
 static char **opt_allow_uids;
 static gboolean opt_check_load;
@@ -82,6 +86,7 @@ static GOptionEntry entries[] = {
   { "count", 0, 0, G_OPTION_ARG_INT, &opt_count, "Number of helpers in this process (Ids ID-NNN)", "N" },
   { "hang", 0, 0, G_OPTION_ARG_STRING, &opt_hang, "Never answer this call (save or load)", "CALL" },
   { "report", 0, 0, G_OPTION_ARG_NONE, &opt_report, "Print SAVE/LOAD lines as calls come in", NULL },
+  { "report-running", 0, 0, G_OPTION_ARG_NONE, &opt_report_running, "Print RUNNING <n> as a Save comes in: the Saves not answered yet", NULL },
   { "quiet", 0, 0, G_OPTION_ARG_NONE, &opt_quiet, "No LOADED lines", NULL },
   { "allow-uid", 0, 0, G_OPTION_ARG_STRING_ARRAY, &opt_allow_uids, "Set allowed-uids (repeat)", "UID" },
   { "check-load", 0, 0, G_OPTION_ARG_NONE, &opt_check_load, "Fail a Load whose state differs from the helper's own, keep the state", NULL },
@@ -115,6 +120,23 @@ struct _TestService
 
 G_DEFINE_FINAL_TYPE (TestService, test_service, VMSTATE_TYPE_SERVICE)
 
+/* The Saves of this process taken and not answered yet (--report-running) */
+static int saves_running;
+
+/* Every Save that is answered is answered here. */
+static void
+answer_save (GTask      *task,
+             const char *error_message)
+{
+  TestService *self = g_task_get_source_object (task);
+
+  saves_running--;
+  if (error_message != NULL)
+    g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_FAILED, "%s", error_message);
+  else
+    g_task_return_pointer (task, g_bytes_ref (self->state), (GDestroyNotify) g_bytes_unref);
+}
+
 static gboolean
 barrier_reached (void)
 {
@@ -129,22 +151,16 @@ barrier_reached (void)
 static gboolean
 poll_barrier (gpointer user_data)
 {
-  GTask *task = user_data;
-  TestService *self = g_task_get_source_object (task);
-
   if (!barrier_reached ())
     return G_SOURCE_CONTINUE;
-  g_task_return_pointer (task, g_bytes_ref (self->state), (GDestroyNotify) g_bytes_unref);
+  answer_save (user_data, NULL);
   return G_SOURCE_REMOVE;
 }
 
 static gboolean
 delayed_save (gpointer user_data)
 {
-  GTask *task = user_data;
-  TestService *self = g_task_get_source_object (task);
-
-  g_task_return_pointer (task, g_bytes_ref (self->state), (GDestroyNotify) g_bytes_unref);
+  answer_save (user_data, NULL);
   return G_SOURCE_REMOVE;
 }
 
@@ -155,54 +171,41 @@ test_service_save_async (VmstateService      *service,
                          gpointer             user_data)
 {
   TestService *self = TEST_SERVICE (service);
-  GTask *task = g_task_new (self, cancellable, callback, user_data);
+  g_autoptr(GTask) task = NULL;
 
   if (opt_save_crash)
     leave_now ();
 
   if (opt_report)
-    {
-      printf ("SAVE %s\n", vmstate_service_get_id (service));
-      fflush (stdout);
-    }
+    printf ("SAVE %s\n", vmstate_service_get_id (service));
+  if (opt_report_running)
+    printf ("RUNNING %d\n", saves_running + 1);
+  fflush (stdout);
 
   if (opt_no_save)
     {
-      g_object_unref (task);
       VMSTATE_SERVICE_CLASS (test_service_parent_class)->save_async (service, cancellable, callback, user_data);
       return;
     }
 
+  task = g_task_new (self, cancellable, callback, user_data);
+  saves_running++;
   if (g_strcmp0 (opt_hang, "save") == 0)
-    {
-      g_ptr_array_add (self->hung, task);
-      return;
-    }
-
-  if (opt_save_error != NULL)
-    {
-      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_FAILED, "%s", opt_save_error);
-      g_object_unref (task);
-      return;
-    }
-
-  if (opt_barrier_dir != NULL)
+    g_ptr_array_add (self->hung, g_steal_pointer (&task));
+  else if (opt_save_error != NULL)
+    answer_save (task, opt_save_error);
+  else if (opt_barrier_dir != NULL)
     {
       g_autofree char *mark = g_build_filename (opt_barrier_dir, vmstate_service_get_id (service), NULL);
 
       g_file_set_contents (mark, "", 0, NULL);
-      g_timeout_add_full (G_PRIORITY_DEFAULT, 5, poll_barrier, task, g_object_unref);
-      return;
+      g_timeout_add_full (G_PRIORITY_DEFAULT, 5, poll_barrier, g_steal_pointer (&task), g_object_unref);
     }
-
-  if (opt_save_delay_ms > 0)
-    {
-      g_timeout_add_full (G_PRIORITY_DEFAULT, opt_save_delay_ms, delayed_save, task, g_object_unref);
-      return;
-    }
-
-  g_task_return_pointer (task, g_bytes_ref (self->state), (GDestroyNotify) g_bytes_unref);
-  g_object_unref (task);
+  else if (opt_save_delay_ms > 0)
+    g_timeout_add_full (G_PRIORITY_DEFAULT, opt_save_delay_ms, delayed_save, g_steal_pointer (&task),
+                        g_object_unref);
+  else
+    answer_save (task, NULL);
 }
 
 static GBytes *
