@@ -21,9 +21,7 @@
 #include <stdlib.h>
 
 #include "../faults/faults-bus.h"
-/* The test program links only the faults library: the helper processes'
- * code is compiled in. */
-#include "../vmstate-test-util.c"
+#include "../vmstate-test-util.h"
 
 typedef struct
 {
