@@ -32,7 +32,9 @@ def test_policy_and_limits():
         assert '<allow user="*"/>' in config
         assert '<limit name="max_message_size">41943040</limit>' in config
         # a 33 MiB body: over dbus-daemon's default 32 MiB, under ours
-        big = GLib.Variant("(ay)", (b"\0" * (33 << 20),))
+        # (built from GBytes: a Python bytes object converts byte by byte)
+        payload = GLib.Variant.new_from_bytes(GLib.VariantType("ay"), GLib.Bytes(b"\0" * (33 << 20)), True)
+        big = GLib.Variant.new_tuple(payload)
         c = bus.connect()
         msg = Gio.DBusMessage.new_signal("/t", "org.example.T", "Big")
         msg.set_body(big)
