@@ -695,26 +695,23 @@ vmstate_envelope_decode (GBytes   *data,
 /* The service's side (vmstate-envelope-private.h) */
 
 GBytes *
-_vmstate_envelope_wrap_for_service (GBytes      *state,
-                                    guint        state_version,
-                                    gboolean     compress,
-                                    gsize        max_uncompressed_size,
-                                    const char  *id,
-                                    const char  *unique_name,
-                                    GError     **error)
+_vmstate_envelope_wrap_for_service (GBytes                     *state,
+                                    const VmstateEnvelopeRules *rules,
+                                    GError                    **error)
 {
+  const char *id = rules->id, *unique_name = rules->unique_name;
   GBytes *envelope;
   GError *local_error = NULL;
 
-  if (g_bytes_get_size (state) > max_uncompressed_size)
+  if (g_bytes_get_size (state) > rules->max_uncompressed_size)
     {
       g_set_error (error, VMSTATE_ERROR, VMSTATE_ERROR_STATE_TOO_LARGE,
                    "helper '%s' (%s) has a state of %" G_GSIZE_FORMAT " bytes, more "
                    "than its max-uncompressed-size of %" G_GSIZE_FORMAT " bytes",
-                   id, unique_name, g_bytes_get_size (state), max_uncompressed_size);
+                   id, unique_name, g_bytes_get_size (state), rules->max_uncompressed_size);
       return NULL;
     }
-  envelope = vmstate_envelope_encode (state, state_version, compress, &local_error);
+  envelope = vmstate_envelope_encode (state, rules->state_version, rules->compress, &local_error);
   if (envelope == NULL)
     {
       g_set_error (error, local_error->domain, local_error->code,
@@ -725,15 +722,14 @@ _vmstate_envelope_wrap_for_service (GBytes      *state,
 }
 
 GBytes *
-_vmstate_envelope_unwrap_for_service (GBytes      *data,
-                                      guint        state_version,
-                                      guint        min_state_version,
-                                      gsize        max_uncompressed_size,
-                                      const char  *id,
-                                      const char  *unique_name,
-                                      guint       *version,
-                                      GError     **error)
+_vmstate_envelope_unwrap_for_service (GBytes                     *data,
+                                      const VmstateEnvelopeRules *rules,
+                                      guint                      *version,
+                                      GError                    **error)
 {
+  const char *id = rules->id, *unique_name = rules->unique_name;
+  guint state_version = rules->state_version;
+  guint min_state_version = rules->min_state_version;
   g_autoptr(VmstateEnvelope) envelope = NULL;
   g_autoptr(GError) local_error = NULL;
   GBytes *payload;
@@ -777,7 +773,7 @@ _vmstate_envelope_unwrap_for_service (GBytes      *data,
       return NULL;
     }
 
-  payload = vmstate_envelope_get_payload (envelope, max_uncompressed_size, &local_error);
+  payload = vmstate_envelope_get_payload (envelope, rules->max_uncompressed_size, &local_error);
   if (payload == NULL)
     {
       if (g_error_matches (local_error, VMSTATE_ERROR, VMSTATE_ERROR_STATE_TOO_LARGE))
@@ -786,7 +782,7 @@ _vmstate_envelope_unwrap_for_service (GBytes      *data,
                      "to %u bytes, more than its max-uncompressed-size of %"
                      G_GSIZE_FORMAT " bytes; refused before inflating it",
                      id, unique_name, envelope->version, envelope->payload_size,
-                     max_uncompressed_size);
+                     rules->max_uncompressed_size);
       else
         g_set_error (error, local_error->domain, local_error->code,
                      "helper '%s' (%s): %s", id, unique_name, local_error->message);

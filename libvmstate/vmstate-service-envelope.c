@@ -234,6 +234,21 @@ vmstate_service_get_loading_version (VmstateService *self)
   return priv->loading_version;
 }
 
+static VmstateEnvelopeRules
+envelope_rules (VmstateService *self)
+{
+  VmstateServicePrivate *priv = _vmstate_service_get_private (self);
+
+  return (VmstateEnvelopeRules) {
+    .state_version = priv->state_version,
+    .min_state_version = priv->min_state_version,
+    .compress = priv->compress,
+    .max_uncompressed_size = priv->max_uncompressed_size,
+    .id = priv->id,
+    .unique_name = _vmstate_service_bus_name (self),
+  };
+}
+
 /* Wraps the state @raw, which save returned, for a Save reply: NULL
  * with @error set if it cannot be, or if the envelope is larger than
  * max-state-size. */
@@ -243,11 +258,10 @@ _vmstate_service_wrap_state (VmstateService  *self,
                              GError         **error)
 {
   VmstateServicePrivate *priv = _vmstate_service_get_private (self);
+  VmstateEnvelopeRules rules = envelope_rules (self);
   GBytes *state;
 
-  state = _vmstate_envelope_wrap_for_service (raw, priv->state_version, priv->compress,
-                                              priv->max_uncompressed_size, priv->id,
-                                              _vmstate_service_bus_name (self), error);
+  state = _vmstate_envelope_wrap_for_service (raw, &rules, error);
   if (state != NULL && g_bytes_get_size (state) > priv->max_state_size)
     {
       g_set_error (error, VMSTATE_ERROR, VMSTATE_ERROR_STATE_TOO_LARGE,
@@ -270,11 +284,7 @@ _vmstate_service_unwrap_state (VmstateService  *self,
                                guint           *version,
                                GError         **error)
 {
-  VmstateServicePrivate *priv = _vmstate_service_get_private (self);
+  VmstateEnvelopeRules rules = envelope_rules (self);
 
-  return _vmstate_envelope_unwrap_for_service (wrapped, priv->state_version,
-                                               priv->min_state_version,
-                                               priv->max_uncompressed_size,
-                                               priv->id, _vmstate_service_bus_name (self),
-                                               version, error);
+  return _vmstate_envelope_unwrap_for_service (wrapped, &rules, version, error);
 }
