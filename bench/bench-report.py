@@ -37,36 +37,45 @@ def main():
           % (m['cpu'], m['online_cpus'], m['glib'], m['loadavg_at_end'],
              s['window'], s['rounds'], s['reps_per_child'], s['wall_s']))
 
-    print('### Save (ms: median [min–max])\n')
-    print('| N | S | D | total | collector | raw: list + Ids + Save | raw: Save calls only '
-          '| sequential (QEMU) | collector / raw | collector / Save calls | sequential / collector |')
-    print('|---:|---:|---:|---:|---|---|---|---|---:|---:|---:|')
-    for r in data['rows']:
-        c, w, q = r.get('collector'), r.get('raw'), r.get('seq')
-        x = r['ratios']
-        print('| %d | %s | %d | %s | %s | %s | %s | %s | %s | %s | %s |' % (
-            r['n'], size(r['state_size']), r['save_delay_ms'], size(r['total_state']),
-            ms(c and c['save']), ms(w and w['save']), ms(w and w.get('save_calls')),
-            ms(q and q['save']) + (' ¹' if q and 'note' in q else ''),
-            ratio(x['save_collector_over_raw']), ratio(x['save_collector_over_raw_calls']),
-            ratio(x['save_seq_over_collector'])))
+    def table(title, header, cells):
+        print(title + '\n')
+        print('| ' + ' | '.join(h for h, _ in header) + ' |')
+        print('|' + '|'.join(a for _, a in header) + '|')
+        for r in data['rows']:
+            c, w, q = r.get('collector'), r.get('raw'), r.get('seq')
+            print('| ' + ' | '.join(cells(r, c, w, q, r['ratios'])) + ' |')
+
+    def columns(names, text):
+        """Numbers right-aligned, the columns named in text (median [min–max]) left."""
+        return [(n, '---' if n in text else '---:') for n in names]
+
+    def kib(v):
+        return '-' if v is None or v < 0 else '%.1f' % (v / 1024)
+
+    table('### Save (ms: median [min–max])',
+          columns(['N', 'S', 'D', 'total', 'collector', 'raw: list + Ids + Save', 'raw: Save calls only',
+                   'sequential (QEMU)', 'collector / raw', 'collector / Save calls', 'sequential / collector'],
+                  ['collector', 'raw: list + Ids + Save', 'raw: Save calls only', 'sequential (QEMU)']),
+          lambda r, c, w, q, x: [
+              str(r['n']), size(r['state_size']), str(r['save_delay_ms']), size(r['total_state']),
+              ms(c and c['save']), ms(w and w['save']), ms(w and w.get('save_calls')),
+              ms(q and q['save']) + (' ¹' if q and 'note' in q else ''),
+              ratio(x['save_collector_over_raw']), ratio(x['save_collector_over_raw_calls']),
+              ratio(x['save_seq_over_collector'])])
     print('\n¹ one repetition without warm-up: one save takes N x D.\n')
 
-    print('### Load (ms: median [min–max]) and peak RSS (VmHWM, MiB)\n')
-    print('| N | S | D | collector | raw | sequential (QEMU) | collector / raw '
-          '| collector idle | collector save peak | collector load peak | limit 2 x total + 16 | raw save peak |')
-    print('|---:|---:|---:|---|---|---|---:|---:|---:|---:|---:|---:|')
-    for r in data['rows']:
-        c, w, q = r.get('collector'), r.get('raw'), r.get('seq')
-        x = r['ratios']
-        kib = lambda v: '-' if v is None or v < 0 else '%.1f' % (v / 1024)
-        print('| %d | %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s |' % (
-            r['n'], size(r['state_size']), r['save_delay_ms'],
-            ms(c and c['load']), ms(w and w['load']), ms(q and q['load']),
-            ratio(x['load_collector_over_raw']),
-            kib(c and c['rss_idle_kib']), kib(c and c['rss_peak_save_kib']),
-            kib(c and c['rss_peak_load_kib']), kib(x['rss_limit_kib']),
-            kib(w and w['rss_peak_save_kib'])))
+    table('### Load (ms: median [min–max]) and peak RSS (VmHWM, MiB)',
+          columns(['N', 'S', 'D', 'collector', 'raw', 'sequential (QEMU)', 'collector / raw',
+                   'collector idle', 'collector save peak', 'collector load peak',
+                   'limit 2 x total + 16', 'raw save peak'],
+                  ['collector', 'raw', 'sequential (QEMU)']),
+          lambda r, c, w, q, x: [
+              str(r['n']), size(r['state_size']), str(r['save_delay_ms']),
+              ms(c and c['load']), ms(w and w['load']), ms(q and q['load']),
+              ratio(x['load_collector_over_raw']),
+              kib(c and c['rss_idle_kib']), kib(c and c['rss_peak_save_kib']),
+              kib(c and c['rss_peak_load_kib']), kib(x['rss_limit_kib']),
+              kib(w and w['rss_peak_save_kib'])])
 
     codec = data.get('codec')
     if codec:
