@@ -459,6 +459,18 @@ def test_serve_missing_state_file_fails_save(bus, processes, tmp_path):
     assert "'ghostly'" in r.stderr and 'absent.state' in r.stderr
 
 
+def test_serve_escapes_its_failure_messages(bus, processes, tmp_path):
+    # a state file whose name would clear the operator's terminal
+    served = processes.serve(bus, 'esc', tmp_path / 'gone\x1b[2J.state')
+    r = run('save', '--address', bus.address, '-o', str(tmp_path / 'o'))
+    assert r.returncode == 1
+    served.signal(signal.SIGTERM)
+    assert served.wait() == 0
+    err = served.stderr_text()
+    assert 'vmstate serve: Save failed: ' in err and 'gone\\x1b[2J.state' in err
+    assert '\x1b' not in err and '\x1b' not in r.stderr
+
+
 def test_serve_duplicate_id_in_save(bus, processes, tmp_path):
     processes.serve(bus, 'twin', tmp_path / 'a')
     processes.serve(bus, 'twin', tmp_path / 'b')
