@@ -323,6 +323,79 @@ test_reused_unique_name (void)
   g_dbus_connection_close_sync (service_b, NULL, NULL);
 }
 
+/* Drops the bus daemon's answer to the service's GetConnectionUnixUser,
+ * so that the caller's uid stays unknown: runs in GDBus's worker thread. */
+typedef struct
+{
+  gint    asked;      /* the question went out */
+  guint32 serial;     /* its serial */
+  gint    dropped;    /* its answer came back and was dropped */
+} UidQuestion;
+
+static GDBusMessage *
+drop_uid_answer (GDBusConnection *connection,
+                 GDBusMessage    *message,
+                 gboolean         incoming,
+                 gpointer         user_data)
+{
+  UidQuestion *question = user_data;
+
+  if (!incoming && g_strcmp0 (g_dbus_message_get_member (message), "GetConnectionUnixUser") == 0)
+    {
+      question->serial = g_dbus_message_get_serial (message);
+      g_atomic_int_set (&question->asked, 1);
+    }
+  else if (incoming && g_atomic_int_get (&question->asked) &&
+           g_dbus_message_get_reply_serial (message) == question->serial)
+    {
+      g_atomic_int_set (&question->dropped, 1);
+      g_main_context_wakeup (NULL);
+      g_object_unref (message);
+      return NULL;
+    }
+  return message;
+}
+
+/* A call still waiting for its caller's uid when the service is
+ * unexported is answered "unexported" at once (not when the caller's
+ * timeout runs out), and never reaches the vfunc. */
+static void
+test_unexport_while_asking_uid (void)
+{
+  g_autoptr(FaultsBus) bus = faults_bus_new (NULL, NULL);
+  g_autoptr(CountingService) service = g_object_new (COUNTING_TYPE_SERVICE, "id", "fw", NULL);
+  g_autoptr(GDBusConnection) server = test_bus_connect (bus->address);
+  g_autoptr(GDBusConnection) client = test_bus_connect (bus->address);
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GError) error = NULL;
+  UidQuestion question = { 0 };
+  guint filter_id;
+  gint64 start;
+
+  filter_id = g_dbus_connection_add_filter (server, drop_uid_answer, &question, NULL);
+  g_assert_true (vmstate_service_export (VMSTATE_SERVICE (service), server, &error));
+  g_assert_no_error (error);
+  g_dbus_connection_call (client, g_dbus_connection_get_unique_name (server), "/org/qemu/VMState1",
+                          "org.qemu.VMState1", "Save", NULL, G_VARIANT_TYPE ("(ay)"),
+                          G_DBUS_CALL_FLAGS_NONE, 30000, NULL, test_store_result, &result);
+  while (!g_atomic_int_get (&question.dropped))
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_null (result);
+
+  start = g_get_monotonic_time ();
+  vmstate_service_unexport (VMSTATE_SERVICE (service));
+  reply = g_dbus_connection_call_finish (client, test_wait_result (&result), &error);
+  g_assert_error (error, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_OBJECT);
+  test_assert_message_has (error, "helper 'fw' was unexported before it answered Save", NULL);
+  g_assert_cmpint (g_get_monotonic_time () - start, <, 5 * G_USEC_PER_SEC);
+  g_assert_cmpuint (service->n_saves, ==, 0);
+
+  g_dbus_connection_remove_filter (server, filter_id);
+  g_dbus_connection_close_sync (client, NULL, NULL);
+  g_dbus_connection_close_sync (server, NULL, NULL);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -333,5 +406,6 @@ main (int argc, char **argv)
   g_test_add_func ("/access/allowed-uids", test_allowed_uids);
   g_test_add_func ("/access/peer-to-peer", test_peer_to_peer);
   g_test_add_func ("/access/reused-unique-name", test_reused_unique_name);
+  g_test_add_func ("/access/unexport-while-asking-uid", test_unexport_while_asking_uid);
   return g_test_run ();
 }
