@@ -10,6 +10,8 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
 
 #include "faults-bus.h"
 
@@ -29,6 +31,19 @@ static const char bus_config[] =
   "  %s\n"
   "</busconfig>\n";
 
+/* In the daemon, between fork and exec: it gets SIGKILL when the test
+ * dies, say on a failed assertion. Otherwise it would live on, holding
+ * the test's stderr, and meson would report a TIMEOUT instead of the
+ * failure. (Helpers need no such thing: they exit when their stdin
+ * closes.) */
+static void
+die_with_the_test (gpointer user_data)
+{
+  prctl (PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid () != GPOINTER_TO_INT (user_data))
+    _exit (1);
+}
+
 /*
  * faults_bus_new:
  * @policy: (nullable): more rules for the default policy, such as
@@ -47,6 +62,7 @@ faults_bus_new (const char *policy,
   g_autofree char *config_path = NULL;
   g_autofree char *config_arg = NULL;
   g_autoptr(GDataInputStream) out = NULL;
+  g_autoptr(GSubprocessLauncher) launcher = NULL;
   const char *daemon = g_getenv ("DBUS_DAEMON");
   FaultsBus *bus = g_new0 (FaultsBus, 1);
   const char *pid_string;
@@ -60,9 +76,11 @@ faults_bus_new (const char *policy,
   g_assert_no_error (error);
   config_arg = g_strconcat ("--config-file=", config_path, NULL);
 
-  bus->process = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error,
-                                   daemon ? daemon : "dbus-daemon", config_arg,
-                                   "--print-address=1", "--nofork", NULL);
+  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+  g_subprocess_launcher_set_child_setup (launcher, die_with_the_test, GINT_TO_POINTER (getpid ()), NULL);
+  bus->process = g_subprocess_launcher_spawn (launcher, &error,
+                                              daemon ? daemon : "dbus-daemon", config_arg,
+                                              "--print-address=1", "--nofork", NULL);
   g_assert_no_error (error);
   pid_string = g_subprocess_get_identifier (bus->process);
   bus->pid = atoi (pid_string);
