@@ -299,10 +299,12 @@ vmstate_blob_new_from_bytes (GBytes  *data,
 
       if (size - pos < 4)
         {
+          g_autofree char *shown = _vmstate_abbreviate_id (id_copy);
+
           g_set_error (error, VMSTATE_ERROR, VMSTATE_ERROR_INVALID_BLOB,
                        "blob is truncated: entry %u of %u (Id '%s', offset %"
                        G_GSIZE_FORMAT ") has no state length",
-                       i + 1, count, id_copy, entry_pos);
+                       i + 1, count, shown, entry_pos);
           g_free (id_copy);
           return NULL;
         }
@@ -310,19 +312,23 @@ vmstate_blob_new_from_bytes (GBytes  *data,
       pos += 4;
       if (data_len > size - pos)
         {
+          g_autofree char *shown = _vmstate_abbreviate_id (id_copy);
+
           g_set_error (error, VMSTATE_ERROR, VMSTATE_ERROR_INVALID_BLOB,
                        "blob is truncated: entry %u of %u (Id '%s', offset %"
                        G_GSIZE_FORMAT ") has a state of %u bytes but only %"
                        G_GSIZE_FORMAT " bytes follow",
-                       i + 1, count, id_copy, entry_pos, data_len, size - pos);
+                       i + 1, count, shown, entry_pos, data_len, size - pos);
           g_free (id_copy);
           return NULL;
         }
       if (g_hash_table_contains (self->entries, id_copy))
         {
+          g_autofree char *shown = _vmstate_abbreviate_id (id_copy);
+
           g_set_error (error, VMSTATE_ERROR, VMSTATE_ERROR_DUPLICATE_ID,
                        "blob entry %u of %u (offset %" G_GSIZE_FORMAT
-                       ") repeats the Id '%s'", i + 1, count, entry_pos, id_copy);
+                       ") repeats the Id '%s'", i + 1, count, entry_pos, shown);
           g_free (id_copy);
           return NULL;
         }
@@ -412,8 +418,9 @@ vmstate_blob_add (VmstateBlob  *self,
     }
   if (g_hash_table_contains (self->entries, id))
     {
+      shown = _vmstate_abbreviate_id (id);
       g_set_error (error, VMSTATE_ERROR, VMSTATE_ERROR_DUPLICATE_ID,
-                   "the blob already holds a state for the Id '%s'", id);
+                   "the blob already holds a state for the Id '%s'", shown);
       return FALSE;
     }
 

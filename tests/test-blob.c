@@ -147,7 +147,36 @@ test_add_errors (void)
   g_assert_no_error (error);
   g_assert_false (vmstate_blob_add (blob, max_id, s, &error));
   g_assert_error (error, VMSTATE_ERROR, VMSTATE_ERROR_DUPLICATE_ID);
+  g_assert_nonnull (strstr (error->message, "xxxx…'"));
+  g_assert_null (strstr (error->message, max_id + 190));
   g_assert_true (vmstate_blob_contains (blob, max_id));
+}
+
+/* A parse error about an entry shows a long Id cut, as every message */
+static void
+test_errors_cut_long_ids (void)
+{
+  g_autofree char *max_id = g_strnfill (255, 'x');
+  g_autoptr(GByteArray) data = g_byte_array_new ();
+  const guint8 two[] = { 0, 0, 0, 2 }, id_len[] = { 0, 0, 0, 255 }, empty[] = { 0, 0, 0, 0 };
+  g_autoptr(GBytes) bytes = NULL;
+  g_autoptr(VmstateBlob) blob = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_byte_array_append (data, two, 4);
+  for (int i = 0; i < 2; i++)
+    {
+      g_byte_array_append (data, id_len, 4);
+      g_byte_array_append (data, (const guint8 *) max_id, 255);
+      g_byte_array_append (data, empty, 4);
+    }
+  bytes = g_byte_array_free_to_bytes (g_steal_pointer (&data));
+  blob = vmstate_blob_new_from_bytes (bytes, &error);
+  g_assert_null (blob);
+  g_assert_error (error, VMSTATE_ERROR, VMSTATE_ERROR_DUPLICATE_ID);
+  g_assert_nonnull (strstr (error->message, "entry 2 of 2"));
+  g_assert_nonnull (strstr (error->message, "xxxx…'"));
+  g_assert_null (strstr (error->message, max_id + 190));
 }
 
 static void
@@ -306,6 +335,7 @@ main (int argc, char **argv)
   g_test_add_func ("/blob/padding", test_padding);
   g_test_add_func ("/blob/errors", test_errors);
   g_test_add_func ("/blob/add-errors", test_add_errors);
+  g_test_add_func ("/blob/errors/long-ids-cut", test_errors_cut_long_ids);
   g_test_add_func ("/blob/large", test_large);
   g_test_add_func ("/blob/size/total-over-4gib", test_size_total);
 #if GLIB_SIZEOF_SIZE_T > 4
