@@ -17,7 +17,10 @@
 
 #include "config.h"
 
+#include <string.h>
+
 #include "vmstate-helper-private.h"
+#include "vmstate-util-private.h"
 
 struct _VmstateHelper
 {
@@ -219,4 +222,29 @@ vmstate_helper_get_pid (VmstateHelper *self)
   g_return_val_if_fail (VMSTATE_IS_HELPER (self), 0);
 
   return self->pid;
+}
+
+/**
+ * vmstate_id_is_valid:
+ * @id: a helper's Id
+ * @error: return location for a #GError
+ *
+ * Checks @id against the contract every helper's `Id` property follows,
+ * libvmstate's and QEMU's: 1 to 255 bytes of UTF-8. A tool or a helper
+ * that takes an Id from its user can check it before it reaches the bus,
+ * with the same words the library uses.
+ *
+ * Returns: %TRUE if @id is a valid Id; %FALSE with @error set to
+ *   %VMSTATE_ERROR_INVALID_ID, which says what is wrong, otherwise
+ *
+ * Since: 1.0
+ */
+gboolean
+vmstate_id_is_valid (const char  *id,
+                     GError     **error)
+{
+  g_return_val_if_fail (id != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  return _vmstate_check_id (id, strlen (id), error);
 }

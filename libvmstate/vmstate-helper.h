@@ -27,4 +27,8 @@ const char *vmstate_helper_get_unique_name (VmstateHelper *self);
 VMSTATE_AVAILABLE_IN_ALL
 guint       vmstate_helper_get_pid         (VmstateHelper *self);
 
+VMSTATE_AVAILABLE_IN_ALL
+gboolean    vmstate_id_is_valid            (const char    *id,
+                                            GError       **error);
+
 G_END_DECLS

@@ -267,9 +267,10 @@ export_begin (VmstateService   *self,
 
   if (!_vmstate_check_id (priv->id, priv->id ? strlen (priv->id) : 0, &local_error))
     {
+      g_autofree char *shown = _vmstate_abbreviate_id (priv->id ? priv->id : "");
+
       g_set_error (error, VMSTATE_ERROR, VMSTATE_ERROR_INVALID_ID,
-                   "cannot export helper '%s': %s",
-                   priv->id ? priv->id : "", local_error->message);
+                   "cannot export helper '%s': %s", shown, local_error->message);
       return FALSE;
     }
 

@@ -152,6 +152,32 @@ test_add_errors (void)
   g_assert_true (vmstate_blob_contains (blob, max_id));
 }
 
+/* vmstate_id_is_valid(): the contract the blob, the service and the
+ * collector check, with the words they use */
+static void
+test_id_is_valid (void)
+{
+  g_autofree char *max_id = g_strnfill (255, 'x');
+  g_autofree char *long_id = g_strnfill (256, 'x');
+  const struct { const char *id; const char *why; } bad[] = {
+    { "", "the Id is empty" },
+    { long_id, "the Id is 256 bytes long (at most 255 are allowed)" },
+    { "a\xff", "the Id is not valid UTF-8" },
+  };
+
+  g_assert_true (vmstate_id_is_valid (max_id, NULL));
+  g_assert_true (vmstate_id_is_valid ("slirp.0", NULL));
+  for (gsize i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autoptr(GError) error = NULL;
+
+      g_assert_false (vmstate_id_is_valid (bad[i].id, &error));
+      g_assert_error (error, VMSTATE_ERROR, VMSTATE_ERROR_INVALID_ID);
+      g_assert_nonnull (strstr (error->message, bad[i].why));
+      g_assert_false (vmstate_id_is_valid (bad[i].id, NULL));
+    }
+}
+
 /* A parse error about an entry shows a long Id cut, as every message */
 static void
 test_errors_cut_long_ids (void)
@@ -336,6 +362,7 @@ main (int argc, char **argv)
   g_test_add_func ("/blob/errors", test_errors);
   g_test_add_func ("/blob/add-errors", test_add_errors);
   g_test_add_func ("/blob/errors/long-ids-cut", test_errors_cut_long_ids);
+  g_test_add_func ("/id/is-valid", test_id_is_valid);
   g_test_add_func ("/blob/large", test_large);
   g_test_add_func ("/blob/size/total-over-4gib", test_size_total);
 #if GLIB_SIZEOF_SIZE_T > 4

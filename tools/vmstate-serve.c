@@ -135,8 +135,6 @@ serve_add_options (GOptionContext *context)
     "Runs until SIGTERM or SIGINT (exit 0) or until the bus goes away (exit 1).");
 }
 
-#define SERVE_ID_MAX_BYTES 255
-
 typedef struct
 {
   GMainLoop *loop;
@@ -190,14 +188,12 @@ serve_run (GOptionContext *context,
   if (opt_id == NULL)
     return tool_usage_error ("serve", "--id is required");
   /* the Id's contract (libvmstate's and QEMU's), checked before the bus
-   * is reached; GOption has made sure that it is UTF-8 */
-  if (opt_id[0] == '\0' || strlen (opt_id) > SERVE_ID_MAX_BYTES)
+   * is reached */
+  if (!vmstate_id_is_valid (opt_id, &error))
     {
       g_autofree char *shown = tool_abbreviate_id (opt_id);
 
-      return tool_usage_error ("serve", "--id '%s' is %" G_GSIZE_FORMAT " bytes long; "
-                               "an Id is 1 to %d bytes", shown, strlen (opt_id),
-                               SERVE_ID_MAX_BYTES);
+      return tool_usage_error ("serve", "--id '%s': %s", shown, error->message);
     }
   if (opt_state_file == NULL)
     return tool_usage_error ("serve", "--state-file is required");

@@ -479,14 +479,18 @@ def test_serve_duplicate_id_in_save(bus, processes, tmp_path):
     assert "'twin'" in r.stderr
 
 
-@pytest.mark.parametrize('ident, size', [('', 0), ('x' * 256, 256), ('é' * 128, 256)])
-def test_serve_invalid_id_is_a_usage_error(tmp_path, ident, size):
-    """Checked before the bus is reached (this address has none): exit 2."""
+@pytest.mark.parametrize('ident, why', [
+    ('', 'the Id is empty (it must be 1 to 255 bytes)'),
+    ('x' * 256, 'the Id is 256 bytes long (at most 255 are allowed)'),
+    ('é' * 128, 'the Id is 256 bytes long (at most 255 are allowed)')])
+def test_serve_invalid_id_is_a_usage_error(tmp_path, ident, why):
+    """Checked before the bus is reached (this address has none): exit 2,
+    in the library's words (vmstate_id_is_valid)."""
     r = run('serve', '--address', f'unix:path={tmp_path}/none', '--id', ident,
             '--state-file', str(tmp_path / 'f'))
     assert r.returncode == 2, r
     shown = ident if len(ident) <= 64 else ident[:64] + '…'
-    assert r.stderr == (f"vmstate serve: --id '{shown}' is {size} bytes long; an Id is 1 to 255 bytes\n"
+    assert r.stderr == (f"vmstate serve: --id '{shown}': {why}\n"
                         "Try 'vmstate serve --help' for more information.\n")
     assert r.stdout == ''
     assert list(tmp_path.iterdir()) == []

@@ -160,3 +160,13 @@ def test_export_async(bus):
     assert helpers[0].get_unique_name() == connection.get_unique_name()
     assert Vmstate.Blob.new_from_bytes(save(collector)).get_state("async").get_data() == b"k=v"
     svc.unexport()
+
+
+@pytest.mark.parametrize('ident, why', [('', 'empty'), ('x' * 256, '256 bytes long')])
+def test_id_is_valid_says_what_is_wrong(ident, why):
+    assert Vmstate.id_is_valid('x' * 255)
+    assert Vmstate.id_is_valid('é' * 127 + 'x')
+    with pytest.raises(GLib.Error) as e:
+        Vmstate.id_is_valid(ident)
+    assert e.value.matches(Vmstate.Error.quark(), Vmstate.Error.INVALID_ID)
+    assert why in e.value.message
