@@ -37,24 +37,6 @@ static const GOptionEntry bus_entries[] = {
   { NULL }
 };
 
-static void
-bus_add_options (GOptionContext *context)
-{
-  g_option_context_add_main_entries (context, bus_entries, NULL);
-  g_option_context_set_description (context,
-    "Starts a dbus-daemon private to one VM, the way QEMU's documentation asks\n"
-    "for: a message bus listening on a unix socket, EXTERNAL authentication only,\n"
-    "and only the current user allowed to connect. Its limits allow states up\n"
-    "to libvmstate's ceiling of 64 MiB (max_message_size 128 MiB) and many\n"
-    "helpers (1024 pending replies per connection, 2048 connections). Prints\n"
-    "the bus address on standard output once the bus listens, then runs until\n"
-    "SIGTERM, SIGINT or SIGHUP (exit 0, also before the bus listens), when it\n"
-    "stops the daemon and removes the socket, the configuration file, the\n"
-    "address file and the directory if it made a fresh one. Warns when an\n"
-    "existing DIR is open to its group or others. Exits 1 if the daemon dies\n"
-    "on its own.");
-}
-
 static char *
 make_config (const char *socket_path)
 {
@@ -385,9 +367,7 @@ on_address (GObject      *source,
 }
 
 static int
-bus_run (GOptionContext *context,
-         int             argc,
-         char          **argv)
+bus_run (const char *argument)
 {
   g_autoptr(GSubprocessLauncher) launcher = NULL;
   g_autoptr(GSubprocess) daemon = NULL;
@@ -401,9 +381,6 @@ bus_run (GOptionContext *context,
   BusState state = { 0 };
   const int signals[] = { SIGTERM, SIGINT, SIGHUP };
   guint signal_sources[G_N_ELEMENTS (signals)];
-
-  if (argc > 1)
-    return tool_usage_error ("bus", "unexpected argument '%s'", argv[1]);
 
   if (opt_dbus_daemon != NULL)
     daemon_path = g_strdup (opt_dbus_daemon);
@@ -462,5 +439,17 @@ bus_run (GOptionContext *context,
 
 const ToolCommand tool_command_bus = {
   "bus", NULL, "Run a private message bus for one VM",
-  bus_add_options, bus_run,
+  "Starts a dbus-daemon private to one VM, the way QEMU's documentation asks\n"
+  "for: a message bus listening on a unix socket, EXTERNAL authentication only,\n"
+  "and only the current user allowed to connect. Its limits allow states up\n"
+  "to libvmstate's ceiling of 64 MiB (max_message_size 128 MiB) and many\n"
+  "helpers (1024 pending replies per connection, 2048 connections). Prints\n"
+  "the bus address on standard output once the bus listens, then runs until\n"
+  "SIGTERM, SIGINT or SIGHUP (exit 0, also before the bus listens), when it\n"
+  "stops the daemon and removes the socket, the configuration file, the\n"
+  "address file and the directory if it made a fresh one. Warns when an\n"
+  "existing DIR is open to its group or others. Exits 1 if the daemon dies\n"
+  "on its own.",
+  { bus_entries },
+  bus_run,
 };

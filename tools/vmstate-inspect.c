@@ -23,24 +23,6 @@ static const GOptionEntry inspect_entries[] = {
   { NULL }
 };
 
-static void
-inspect_add_options (GOptionContext *context)
-{
-  g_option_context_add_main_entries (context, inspect_entries, NULL);
-  g_option_context_set_description (context,
-    "FILE is a blob ('vmstate save' output, or a dbus-vmstate section payload)\n"
-    "or a QEMU migration stream (migrate \"exec:cat>FILE\"), whose sections are\n"
-    "walked, using the JSON description QEMU appends, to find the dbus-vmstate\n"
-    "section. Shows each entry's Id, size, SHA-256 and a preview, and for a\n"
-    "state in a libvmstate envelope its version, flags, sizes and whether its\n"
-    "checksum is right.\n"
-    "FILE may be - (standard input) or a pipe.\n"
-    "Text output shows control characters and bytes that are not UTF-8 as\n"
-    "\\xNN (\\n, \\t); JSON output as \\u00XX, and such bytes as U+FFFD.\n"
-    "With --extract, an Id's bytes outside [A-Za-z0-9_.-] (and a leading dot)\n"
-    "are written as %XX in its file name.");
-}
-
 /* An Id is 1..255 bytes of UTF-8 chosen by a helper: never trust it as a
  * path. */
 static char *
@@ -185,9 +167,7 @@ compare_strings (gconstpointer a,
 }
 
 static int
-inspect_run (GOptionContext *context,
-             int             argc,
-             char          **argv)
+inspect_run (const char *input_path)
 {
   g_autoptr(ToolInput) input = NULL;
   g_autoptr(VmstateBlob) blob = NULL;
@@ -197,15 +177,11 @@ inspect_run (GOptionContext *context,
   const char *path;
   guint n_ids;
 
-  if (argc < 2)
-    return tool_usage_error ("inspect", "FILE is required");
-  if (argc > 2)
-    return tool_usage_error ("inspect", "unexpected argument '%s'", argv[2]);
   if (opt_preview < 0)
     return tool_usage_error ("inspect", "--preview must be 0 or more");
-  path = tool_input_shown_name (argv[1]);
+  path = tool_input_shown_name (input_path);
 
-  input = tool_input_read (argv[1], &error);
+  input = tool_input_read (input_path, &error);
   if (input == NULL)
     return tool_failure ("inspect", "%s", error->message);
 
@@ -242,7 +218,7 @@ inspect_run (GOptionContext *context,
   if (opt_json)
     {
       g_string_append (out, "{\"file\": ");
-      tool_json_append_string (out, argv[1]);
+      tool_json_append_string (out, input_path);
       g_string_append_printf (out, ", \"size\": %" G_GSIZE_FORMAT ", \"format\": \"%s\"",
                               g_bytes_get_size (input->file),
                               input->kind == TOOL_INPUT_STREAM ? "qemu-migration-stream" : "blob");
@@ -348,5 +324,17 @@ inspect_run (GOptionContext *context,
 
 const ToolCommand tool_command_inspect = {
   "inspect", "FILE", "Show the entries of a blob file or a QEMU migration stream",
-  inspect_add_options, inspect_run,
+  "FILE is a blob ('vmstate save' output, or a dbus-vmstate section payload)\n"
+  "or a QEMU migration stream (migrate \"exec:cat>FILE\"), whose sections are\n"
+  "walked, using the JSON description QEMU appends, to find the dbus-vmstate\n"
+  "section. Shows each entry's Id, size, SHA-256 and a preview, and for a\n"
+  "state in a libvmstate envelope its version, flags, sizes and whether its\n"
+  "checksum is right.\n"
+  "FILE may be - (standard input) or a pipe.\n"
+  "Text output shows control characters and bytes that are not UTF-8 as\n"
+  "\\xNN (\\n, \\t); JSON output as \\u00XX, and such bytes as U+FFFD.\n"
+  "With --extract, an Id's bytes outside [A-Za-z0-9_.-] (and a leading dot)\n"
+  "are written as %XX in its file name.",
+  { inspect_entries },
+  inspect_run,
 };

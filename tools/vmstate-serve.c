@@ -120,21 +120,6 @@ static const GOptionEntry serve_entries[] = {
   { NULL }
 };
 
-static void
-serve_add_options (GOptionContext *context)
-{
-  g_option_context_add_main_entries (context, serve_entries, NULL);
-  g_option_context_set_description (context,
-    "Exports /org/qemu/VMState1 on the bus and queues for the name\n"
-    "org.qemu.VMState1, like any dbus-vmstate helper. Save answers with the\n"
-    "content of the state file; Load writes the state to a temporary file\n"
-    "and renames it over the state file (mode 0600), so the file is always\n"
-    "either the old or the new state.\n"
-    "Prints 'READY UNIQUE-NAME PID' on standard output once on the bus,\n"
-    "'SAVED SIZE' after each Save and 'LOADED SIZE SHA256' after each Load.\n"
-    "Runs until SIGTERM or SIGINT (exit 0) or until the bus goes away (exit 1).");
-}
-
 typedef struct
 {
   GMainLoop *loop;
@@ -168,9 +153,7 @@ on_closed (GDBusConnection *connection,
 }
 
 static int
-serve_run (GOptionContext *context,
-           int             argc,
-           char          **argv)
+serve_run (const char *argument)
 {
   g_autoptr(GDBusConnection) connection = NULL;
   g_autoptr(ToolFileService) service = NULL;
@@ -180,8 +163,6 @@ serve_run (GOptionContext *context,
   int max_state_size;
   guint sigterm, sigint;
 
-  if (argc > 1)
-    return tool_usage_error ("serve", "unexpected argument '%s'", argv[1]);
   if (opt_address == NULL || !g_dbus_is_address (opt_address))
     return tool_usage_error ("serve", opt_address ? "'%s' is not a D-Bus address"
                                                   : "--address is required%s", opt_address ? opt_address : "");
@@ -238,5 +219,14 @@ serve_run (GOptionContext *context,
 
 const ToolCommand tool_command_serve = {
   "serve", NULL, "Run a helper whose state is a file's content",
-  serve_add_options, serve_run,
+  "Exports /org/qemu/VMState1 on the bus and queues for the name\n"
+  "org.qemu.VMState1, like any dbus-vmstate helper. Save answers with the\n"
+  "content of the state file; Load writes the state to a temporary file\n"
+  "and renames it over the state file (mode 0600), so the file is always\n"
+  "either the old or the new state.\n"
+  "Prints 'READY UNIQUE-NAME PID' on standard output once on the bus,\n"
+  "'SAVED SIZE' after each Save and 'LOADED SIZE SHA256' after each Load.\n"
+  "Runs until SIGTERM or SIGINT (exit 0) or until the bus goes away (exit 1).",
+  { serve_entries },
+  serve_run,
 };

@@ -14,18 +14,24 @@ G_BEGIN_DECLS
 #define TOOL_EXIT_FAILURE 1
 #define TOOL_EXIT_USAGE   2
 
+/* A subcommand, as data: the dispatcher in vmstate.c builds its option
+ * context and help from it, checks the positional arguments (none, or
+ * the one named by @parameter_string: "FILE is required", "unexpected
+ * argument 'X'") and then calls @run. */
 typedef struct
 {
   const char *name;
+  /* "FILE": the command takes that one argument; NULL: none */
   const char *parameter_string;
   const char *summary;
-  /* Fills @context with the subcommand's options. */
-  void (*add_options) (GOptionContext *context);
-  /* Runs the subcommand on the arguments left after option parsing
-   * (argv[0] is "vmstate NAME"); returns an exit status. */
-  int  (*run)         (GOptionContext *context,
-                       int             argc,
-                       char          **argv);
+  /* the --help text after the options */
+  const char *description;
+  /* the option groups, up to the first NULL */
+  const GOptionEntry *entries[4];
+  /* Runs the subcommand once its options are parsed; @argument is the
+   * argument @parameter_string names (NULL when there is none). Returns
+   * an exit status. */
+  int  (*run) (const char *argument);
 } ToolCommand;
 
 extern const ToolCommand tool_command_list;

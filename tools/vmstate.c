@@ -315,23 +315,8 @@ static const GOptionEntry list_entries[] = {
   { NULL }
 };
 
-static void
-list_add_options (GOptionContext *context)
-{
-  g_option_context_add_main_entries (context, address_entries, NULL);
-  g_option_context_add_main_entries (context, list_entries, NULL);
-  g_option_context_set_description (context,
-    "Prints each helper on the bus: its Id, D-Bus unique name and process id\n"
-    "(0 when the bus does not tell), sorted by Id. Helpers that share an Id\n"
-    "are all listed and flagged \"duplicate\", and the exit status is then 1:\n"
-    "a save or load of that Id fails until all but one leave the bus. With\n"
-    "--json, an array of objects {\"id\", \"unique_name\", \"pid\", \"duplicate\"}.");
-}
-
 static int
-list_run (GOptionContext *context,
-          int             argc,
-          char          **argv)
+list_run (const char *argument)
 {
   g_autoptr(VmstateCollector) collector = NULL;
   g_autoptr(GPtrArray) helpers = NULL;
@@ -339,8 +324,6 @@ list_run (GOptionContext *context,
   g_autofree gboolean *duplicate = NULL;
   int status;
 
-  if (argc > 1)
-    return tool_usage_error ("list", "unexpected argument '%s'", argv[1]);
   if ((status = check_address ("list")) != TOOL_EXIT_OK)
     return status;
 
@@ -422,7 +405,13 @@ list_run (GOptionContext *context,
 
 const ToolCommand tool_command_list = {
   "list", NULL, "List the helpers on a VM's bus",
-  list_add_options, list_run,
+  "Prints each helper on the bus: its Id, D-Bus unique name and process id\n"
+  "(0 when the bus does not tell), sorted by Id. Helpers that share an Id\n"
+  "are all listed and flagged \"duplicate\", and the exit status is then 1:\n"
+  "a save or load of that Id fails until all but one leave the bus. With\n"
+  "--json, an array of objects {\"id\", \"unique_name\", \"pid\", \"duplicate\"}.",
+  { address_entries, list_entries },
+  list_run,
 };
 
 /* save */
@@ -432,20 +421,6 @@ static const GOptionEntry save_entries[] = {
     "Write the blob to FILE (required; - for standard output)", "FILE" },
   { NULL }
 };
-
-static void
-save_add_options (GOptionContext *context)
-{
-  g_option_context_add_main_entries (context, address_entries, NULL);
-  g_option_context_add_main_entries (context, ids_entries, NULL);
-  g_option_context_add_main_entries (context, save_entries, NULL);
-  g_option_context_set_description (context,
-    "Calls Save on every helper on the bus (or on those of --ids)\n"
-    "concurrently and writes their states into one blob file in QEMU's\n"
-    "dbus-vmstate format. The save fails as a whole, and no file is written,\n"
-    "when any helper fails, times out or leaves the bus. The file is\n"
-    "replaced atomically and created with mode 0600.");
-}
 
 static gboolean
 write_output (const char  *path,
@@ -472,9 +447,7 @@ write_output (const char  *path,
 }
 
 static int
-save_run (GOptionContext *context,
-          int             argc,
-          char          **argv)
+save_run (const char *argument)
 {
   g_autoptr(VmstateCollector) collector = NULL;
   g_autoptr(GBytes) blob = NULL;
@@ -485,8 +458,6 @@ save_run (GOptionContext *context,
   guint n_helpers = 0;
   int status;
 
-  if (argc > 1)
-    return tool_usage_error ("save", "unexpected argument '%s'", argv[1]);
   if ((status = check_address ("save")) != TOOL_EXIT_OK)
     return status;
   if (opt_output == NULL || opt_output[0] == '\0')
@@ -530,24 +501,16 @@ save_run (GOptionContext *context,
 
 const ToolCommand tool_command_save = {
   "save", NULL, "Save the helpers' states into a blob file",
-  save_add_options, save_run,
+  "Calls Save on every helper on the bus (or on those of --ids)\n"
+  "concurrently and writes their states into one blob file in QEMU's\n"
+  "dbus-vmstate format. The save fails as a whole, and no file is written,\n"
+  "when any helper fails, times out or leaves the bus. The file is\n"
+  "replaced atomically and created with mode 0600.",
+  { address_entries, ids_entries, save_entries },
+  save_run,
 };
 
 /* load */
-
-static void
-load_add_options (GOptionContext *context)
-{
-  g_option_context_add_main_entries (context, address_entries, NULL);
-  g_option_context_add_main_entries (context, ids_entries, NULL);
-  g_option_context_set_description (context,
-    "Loads FILE into the helpers on the bus. FILE is a blob that\n"
-    "'vmstate save' wrote, or a QEMU migration stream holding one\n"
-    "dbus-vmstate section; - reads it from standard input. The whole file\n"
-    "is validated, and every entry matched to a helper on the bus, before\n"
-    "the first Load call. With --ids, only the entries of those Ids are\n"
-    "loaded, and each must be in FILE and on the bus.");
-}
 
 static char *
 join_strv (char **strv)
@@ -558,9 +521,7 @@ join_strv (char **strv)
 }
 
 static int
-load_run (GOptionContext *context,
-          int             argc,
-          char          **argv)
+load_run (const char *input_path)
 {
   g_autoptr(VmstateCollector) collector = NULL;
   g_autoptr(ToolInput) input = NULL;
@@ -574,17 +535,13 @@ load_run (GOptionContext *context,
   guint n_entries;
   int status;
 
-  if (argc < 2)
-    return tool_usage_error ("load", "FILE is required");
-  if (argc > 2)
-    return tool_usage_error ("load", "unexpected argument '%s'", argv[2]);
-  path = tool_input_shown_name (argv[1]);
+  path = tool_input_shown_name (input_path);
   if ((status = check_address ("load")) != TOOL_EXIT_OK)
     return status;
   if (!tool_parse_ids (opt_ids, &ids, &error))
     return tool_usage_error ("load", "%s", error->message);
 
-  input = tool_input_read (argv[1], &error);
+  input = tool_input_read (input_path, &error);
   if (input == NULL)
     return tool_failure ("load", "%s", error->message);
   if (input->payload == NULL)
@@ -638,22 +595,17 @@ load_run (GOptionContext *context,
 
 const ToolCommand tool_command_load = {
   "load", "FILE", "Load a blob file (or a QEMU migration stream) into the helpers",
-  load_add_options, load_run,
+  "Loads FILE into the helpers on the bus. FILE is a blob that\n"
+  "'vmstate save' wrote, or a QEMU migration stream holding one\n"
+  "dbus-vmstate section; - reads it from standard input. The whole file\n"
+  "is validated, and every entry matched to a helper on the bus, before\n"
+  "the first Load call. With --ids, only the entries of those Ids are\n"
+  "loaded, and each must be in FILE and on the bus.",
+  { address_entries, ids_entries },
+  load_run,
 };
 
 /* main */
-
-static const char main_description[] =
-  "Commands:\n"
-  "  list      List the helpers on a VM's bus\n"
-  "  save      Save the helpers' states into a blob file\n"
-  "  load      Load a blob file (or a QEMU migration stream) into the helpers\n"
-  "  inspect   Show the entries of a blob file or a QEMU migration stream\n"
-  "  serve     Run a helper whose state is a file's content\n"
-  "  bus       Run a private message bus for one VM\n"
-  "\n"
-  "Run 'vmstate COMMAND --help' for the options of a command.\n"
-  "Exit status: 0 on success, 1 on failure, 2 on a usage error.";
 
 static GOptionContext *
 command_context (const ToolCommand *command)
@@ -664,8 +616,40 @@ command_context (const ToolCommand *command)
   parameter = g_strdup_printf ("%s%s- %s", command->parameter_string ? command->parameter_string : "",
                                command->parameter_string ? " " : "", command->summary);
   context = g_option_context_new (parameter);
-  command->add_options (context);
+  for (guint i = 0; i < G_N_ELEMENTS (command->entries) && command->entries[i] != NULL; i++)
+    g_option_context_add_main_entries (context, command->entries[i], NULL);
+  g_option_context_set_description (context, command->description);
   return context;
+}
+
+static const ToolCommand *
+find_command (const char *name)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
+    if (g_str_equal (commands[i]->name, name))
+      return commands[i];
+  return NULL;
+}
+
+/* GOption prints "Usage: vmstate save ..." with this. */
+static char *
+set_command_prgname (const ToolCommand *command)
+{
+  char *prgname = g_strdup_printf ("vmstate %s", command->name);
+
+  g_set_prgname (prgname);
+  return prgname;
+}
+
+static void
+print_command_help (const ToolCommand *command)
+{
+  g_autoptr(GOptionContext) context = command_context (command);
+  g_autofree char *prgname = set_command_prgname (command);
+  g_autofree char *help = g_option_context_get_help (context, TRUE, NULL);
+
+  g_print ("%s", help);
+  g_set_prgname ("vmstate");
 }
 
 static void
@@ -677,32 +661,53 @@ print_main_help (gboolean all)
            "  -h, --help        Show this help\n"
            "  --help-all        Show the help of every command\n"
            "  --version         Show the version\n\n"
-           "%s\n", main_description);
+           "Commands:\n");
+  for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
+    g_print ("  %-10s%s\n", commands[i]->name, commands[i]->summary);
+  g_print ("\n"
+           "Run 'vmstate COMMAND --help' for the options of a command.\n"
+           "Exit status: 0 on success, 1 on failure, 2 on a usage error.\n");
 
   if (!all)
     return;
 
   for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
     {
-      g_autoptr(GOptionContext) context = command_context (commands[i]);
-      g_autofree char *help = NULL;
-      g_autofree char *prgname = g_strdup_printf ("vmstate %s", commands[i]->name);
-
-      g_set_prgname (prgname);
-      help = g_option_context_get_help (context, TRUE, NULL);
-      g_print ("\n%s", help);
+      g_print ("\n");
+      print_command_help (commands[i]);
     }
-  g_set_prgname ("vmstate");
+}
+
+/* Parses the options of @command from argv[1..] (argv[1] is its name)
+ * and checks its positional arguments. */
+static int
+run_command (const ToolCommand *command,
+             int                argc,
+             char             **argv)
+{
+  g_autoptr(GOptionContext) context = command_context (command);
+  g_autofree char *prgname = set_command_prgname (command);
+  g_autoptr(GError) error = NULL;
+  int n_arguments = command->parameter_string != NULL ? 1 : 0;
+
+  argv[1] = prgname;
+  argc--;
+  argv++;
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    return tool_usage_error (command->name, "%s", error->message);
+  if (argc < 1 + n_arguments)
+    return tool_usage_error (command->name, "%s is required", command->parameter_string);
+  if (argc > 1 + n_arguments)
+    return tool_usage_error (command->name, "unexpected argument '%s'", argv[1 + n_arguments]);
+
+  return command->run (n_arguments ? argv[1] : NULL);
 }
 
 int
 main (int    argc,
       char **argv)
 {
-  const ToolCommand *command = NULL;
-  g_autoptr(GOptionContext) context = NULL;
-  g_autoptr(GError) error = NULL;
-  g_autofree char *prgname = NULL;
+  const ToolCommand *command;
   const char *name;
 
   setlocale (LC_ALL, "");
@@ -712,7 +717,8 @@ main (int    argc,
     return tool_usage_error (NULL, "a COMMAND is required");
 
   name = argv[1];
-  if (g_str_equal (name, "--help") || g_str_equal (name, "-h"))
+  if (g_str_equal (name, "--help") || g_str_equal (name, "-h")
+      || (g_str_equal (name, "help") && argc == 2))
     {
       print_main_help (FALSE);
       return TOOL_EXIT_OK;
@@ -729,44 +735,16 @@ main (int    argc,
     }
   if (g_str_equal (name, "help"))
     {
-      if (argc == 2)
-        {
-          print_main_help (FALSE);
-          return TOOL_EXIT_OK;
-        }
-      name = argv[2];
-      for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
-        if (g_str_equal (commands[i]->name, name))
-          command = commands[i];
+      command = find_command (argv[2]);
       if (command == NULL)
-        return tool_usage_error (NULL, "unknown command '%s'", name);
-      prgname = g_strdup_printf ("vmstate %s", command->name);
-      g_set_prgname (prgname);
-      context = command_context (command);
-      {
-        g_autofree char *help = g_option_context_get_help (context, TRUE, NULL);
-        g_print ("%s", help);
-      }
+        return tool_usage_error (NULL, "unknown command '%s'", argv[2]);
+      print_command_help (command);
       return TOOL_EXIT_OK;
     }
 
-  for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
-    if (g_str_equal (commands[i]->name, name))
-      command = commands[i];
+  command = find_command (name);
   if (command == NULL)
     return tool_usage_error (NULL, name[0] == '-' ? "unknown option '%s'" : "unknown command '%s'",
                              name);
-
-  /* GOption prints "Usage: vmstate save ..." with this. */
-  prgname = g_strdup_printf ("vmstate %s", command->name);
-  g_set_prgname (prgname);
-  argv[1] = prgname;
-
-  context = command_context (command);
-  argc--;
-  argv++;
-  if (!g_option_context_parse (context, &argc, &argv, &error))
-    return tool_usage_error (command->name, "%s", error->message);
-
-  return command->run (context, argc, argv);
+  return run_command (command, argc, argv);
 }
