@@ -191,19 +191,28 @@ check_address (const char *command)
   return TOOL_EXIT_OK;
 }
 
+/* The collector of list, save and load: connected to --address, with
+ * their options and @ids (NULL: every helper on the bus). On failure it
+ * says so for @command and returns NULL. */
 static VmstateCollector *
-connect_collector (GError **error)
+connect_collector (const char  *command,
+                   char       **ids)
 {
   g_autoptr(VmstateCollector) collector = NULL;
+  g_autoptr(GError) error = NULL;
 
   /* its error names the address */
-  collector = vmstate_collector_new_for_address_sync (opt_address, NULL, error);
+  collector = vmstate_collector_new_for_address_sync (opt_address, NULL, &error);
   if (collector == NULL)
-    return NULL;
+    {
+      tool_failure (command, "%s", error->message);
+      return NULL;
+    }
   if (opt_timeout_msec > 0)
     vmstate_collector_set_timeout_msec (collector, opt_timeout_msec);
   if (max_state_size >= 0)
     vmstate_collector_set_max_state_size (collector, max_state_size);
+  vmstate_collector_set_required_ids (collector, (const char * const *) ids);
   return g_steal_pointer (&collector);
 }
 
@@ -327,9 +336,9 @@ list_run (const char *argument)
   if ((status = check_address ("list")) != TOOL_EXIT_OK)
     return status;
 
-  collector = connect_collector (&error);
+  collector = connect_collector ("list", NULL);
   if (collector == NULL)
-    return tool_failure ("list", "%s", error->message);
+    return TOOL_EXIT_FAILURE;
 
   helpers = vmstate_collector_list_helpers_sync (collector, NULL, &error);
   if (helpers == NULL)
@@ -465,10 +474,9 @@ save_run (const char *argument)
   if (!tool_parse_ids (opt_ids, &ids, &error))
     return tool_usage_error ("save", "%s", error->message);
 
-  collector = connect_collector (&error);
+  collector = connect_collector ("save", ids);
   if (collector == NULL)
-    return tool_failure ("save", "%s", error->message);
-  vmstate_collector_set_required_ids (collector, (const char * const *) ids);
+    return TOOL_EXIT_FAILURE;
 
   if (show_progress ())
     {
@@ -577,10 +585,9 @@ load_run (const char *input_path)
   payload = vmstate_blob_to_bytes (blob);
   n_entries = vmstate_blob_get_n_entries (blob);
 
-  collector = connect_collector (&error);
+  collector = connect_collector ("load", ids);
   if (collector == NULL)
-    return tool_failure ("load", "%s", error->message);
-  vmstate_collector_set_required_ids (collector, (const char * const *) ids);
+    return TOOL_EXIT_FAILURE;
 
   waiter_init (&waiter, "vmstate load: loading", n_entries);
   vmstate_collector_load_async (collector, payload, NULL, waiter_done, &waiter);
