@@ -523,6 +523,21 @@ test_required_duplicate (Fixture *f, gconstpointer data)
     }
 }
 
+/* A failure of @code that @helper (NULL: no helper), with the Id @id,
+ * is the one failed helper of; clears @error and @failed for the next
+ * call. */
+static void
+assert_failed_and_clear (GError **error, GPtrArray **failed, int code,
+                         const char *id, TestHelper *helper)
+{
+  g_assert_error (*error, VMSTATE_ERROR, code);
+  g_assert_cmpuint ((*failed)->len, ==, helper != NULL ? 1 : 0);
+  if (helper != NULL)
+    assert_helper ((*failed)->pdata[0], id, helper->unique_name, 0);
+  g_clear_pointer (failed, g_ptr_array_unref);
+  g_clear_error (error);
+}
+
 /* The failed helper of each kind of failure, from the result alone;
  * none for a success or a failure that is no helper's. */
 static void
@@ -540,25 +555,14 @@ test_failed_helpers (Fixture *f, gconstpointer data)
   const char *ids[] = { "good", NULL };
 
   g_assert_null (save_failed_helpers (f, &failed, &error));
-  g_assert_error (error, VMSTATE_ERROR, VMSTATE_ERROR_HELPER_FAILED);
-  g_assert_cmpuint (failed->len, ==, 1);
-  assert_helper (failed->pdata[0], "bad", bad->unique_name, 0);
-  g_clear_pointer (&failed, g_ptr_array_unref);
-  g_clear_error (&error);
+  assert_failed_and_clear (&error, &failed, VMSTATE_ERROR_HELPER_FAILED, "bad", bad);
 
   g_assert_false (load_failed_helpers (f, loadable, &failed, &error));
-  g_assert_error (error, VMSTATE_ERROR, VMSTATE_ERROR_HELPER_FAILED);
-  g_assert_cmpuint (failed->len, ==, 1);
-  assert_helper (failed->pdata[0], "bad", bad->unique_name, 0);
-  g_clear_pointer (&failed, g_ptr_array_unref);
-  g_clear_error (&error);
+  assert_failed_and_clear (&error, &failed, VMSTATE_ERROR_HELPER_FAILED, "bad", bad);
 
   /* no helper's fault: an entry without a helper */
   g_assert_false (load_failed_helpers (f, ghost, &failed, &error));
-  g_assert_error (error, VMSTATE_ERROR, VMSTATE_ERROR_MISSING_HELPER);
-  g_assert_cmpuint (failed->len, ==, 0);
-  g_clear_pointer (&failed, g_ptr_array_unref);
-  g_clear_error (&error);
+  assert_failed_and_clear (&error, &failed, VMSTATE_ERROR_MISSING_HELPER, NULL, NULL);
 
   /* a success */
   vmstate_collector_set_required_ids (f->collector, ids);
