@@ -78,6 +78,15 @@ load_fails (Fixture *f, GBytes *blob, int code, const char *must_contain)
     g_assert_nonnull (strstr (error->message, must_contain));
 }
 
+static void
+load_succeeds (Fixture *f, GBytes *blob)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (vmstate_collector_load_sync (f->collector, blob, NULL, &error));
+  g_assert_no_error (error);
+}
+
 /* Saves with the async API; returns the blob, and in @failed what
  * vmstate_collector_get_failed_helpers() says, asked before and after
  * the _finish (it must say the same). */
@@ -154,8 +163,7 @@ test_empty_bus (Fixture *f, gconstpointer data)
   g_autoptr(GError) error = NULL;
 
   g_assert_cmpmem (g_bytes_get_data (blob, NULL), g_bytes_get_size (blob), empty, 4);
-  g_assert_true (vmstate_collector_load_sync (f->collector, blob, NULL, &error));
-  g_assert_no_error (error);
+  load_succeeds (f, blob);
   helpers = vmstate_collector_list_helpers_sync (f->collector, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (helpers->len, ==, 0);
@@ -208,8 +216,7 @@ test_roundtrip (Fixture *f, gconstpointer data)
   /* Fresh helpers with other states load it and get the saved ones. */
   for (guint i = 0; i < G_N_ELEMENTS (spec); i++)
     dst[i] = test_helper_spawn ("--id", spec[i].id, "--state-size", "7", NULL);
-  g_assert_true (vmstate_collector_load_sync (f->collector, blob, NULL, &error));
-  g_assert_no_error (error);
+  load_succeeds (f, blob);
   for (guint i = 0; i < G_N_ELEMENTS (spec); i++)
     {
       g_autoptr(GBytes) expected = test_make_state (atoi (spec[i].size), spec[i].seed);
@@ -476,8 +483,7 @@ test_required_ignores_strays (Fixture *f, gconstpointer data)
   g_assert_cmpuint (vmstate_blob_get_n_entries (parsed), ==, 1);
   g_assert_true (g_bytes_equal (vmstate_blob_get_state (parsed, "a"), state));
 
-  g_assert_true (vmstate_collector_load_sync (f->collector, blob, NULL, &error));
-  g_assert_no_error (error);
+  load_succeeds (f, blob);
   test_helper_expect_loaded (a, state);
 }
 
@@ -676,8 +682,7 @@ assert_nothing_loaded (Fixture *f, TestHelper *helper, const char *id)
   vmstate_blob_add (blob, id, state, &error);
   g_assert_no_error (error);
   bytes = vmstate_blob_to_bytes (blob);
-  g_assert_true (vmstate_collector_load_sync (f->collector, bytes, NULL, &error));
-  g_assert_no_error (error);
+  load_succeeds (f, bytes);
   test_helper_expect_loaded (helper, state);
   vmstate_collector_set_required_ids (f->collector, (const char * const *) required);
 }
@@ -754,14 +759,12 @@ test_load_padded (Fixture *f, gconstpointer data)
   g_autoptr(GBytes) good = test_blob_of ("a", g_bytes_ref (state), NULL);
   g_autoptr(GByteArray) padded = g_byte_array_new ();
   g_autoptr(GBytes) bytes = NULL;
-  g_autoptr(GError) error = NULL;
   static const guint8 zeros[32] = { 0 };
 
   g_byte_array_append (padded, g_bytes_get_data (good, NULL), g_bytes_get_size (good));
   g_byte_array_append (padded, zeros, 32 - padded->len);
   bytes = g_byte_array_free_to_bytes (g_steal_pointer (&padded));
-  g_assert_true (vmstate_collector_load_sync (f->collector, bytes, NULL, &error));
-  g_assert_no_error (error);
+  load_succeeds (f, bytes);
   test_helper_expect_loaded (a, state);
 }
 
@@ -810,10 +813,8 @@ test_load_extra_helper (Fixture *f, gconstpointer data)
   g_autoptr(TestHelper) extra = test_helper_spawn ("--id", "extra", "--load-error", "must not be called", NULL);
   g_autoptr(GBytes) state = test_make_state (4, 0);
   g_autoptr(GBytes) blob = test_blob_of ("a", g_bytes_ref (state), NULL);
-  g_autoptr(GError) error = NULL;
 
-  g_assert_true (vmstate_collector_load_sync (f->collector, blob, NULL, &error));
-  g_assert_no_error (error);
+  load_succeeds (f, blob);
   test_helper_expect_loaded (a, state);
 }
 
