@@ -146,3 +146,39 @@ def pidfd_kill(pidfd):
         pass
     select.select([pidfd], [], [], sn.TIMEOUT)
     os.close(pidfd)
+
+
+def syscalls(pid):
+    """How many read and write system calls PID has made."""
+    with open(f"/proc/{pid}/io") as f:
+        fields = dict(line.split(": ") for line in f.read().splitlines())
+    return int(fields["syscr"]) + int(fields["syscw"])
+
+
+@pytest.mark.parametrize("incoming", [False, True])
+def test_idle_helper_sleeps(tmp_path, incoming):
+    # A helper with nothing to do must block in poll(). Its libslirp poll
+    # source used to wake the main context up before every poll (a read
+    # and a write on GLib's wakeup eventfd each time), so it spun a core
+    # and made libvirt and QEMU slower. The window below is what is
+    # measured, not a wait for anything: a spinning helper makes
+    # thousands of such calls in it even on a busy machine, an idle one
+    # none (libslirp's own timeout is at least 1 s when nothing happens,
+    # and running it reads nothing).
+    bus = sn.Bus(str(tmp_path))
+    try:
+        h = sn.Helper(sn.our_helper(), bus, "slirp-idle", incoming=incoming, tmpdir=str(tmp_path))
+        if not incoming:   # a lease: libslirp has state and timers
+            assert h.dhcp("52:54:00:00:00:0a") == "10.0.2.15"
+        pidfd = os.pidfd_open(h.proc.pid)
+        try:
+            before = syscalls(h.proc.pid)
+            exited, _, _ = select.select([pidfd], [], [], 0.5)
+            assert not exited, "the helper exited while idle"
+            calls = syscalls(h.proc.pid) - before
+        finally:
+            os.close(pidfd)
+        assert calls < 10, f"the idle helper made {calls} read/write calls in 0.5 s: it spins"
+        assert h.stop() == 0
+    finally:
+        bus.stop()
