@@ -170,7 +170,8 @@ static const SlirpCb slirp_callbacks = {
  * g_source_add_poll(), g_source_remove_poll() or g_source_set_ready_time()
  * wakes the main context up, so doing them before every poll made the
  * next poll return at once, and the helper spun a core for as long as it
- * ran (a `virsh restore` took 3 times as long on 2 busy cores). */
+ * ran (on a busy 2-core machine a `virsh restore` took up to 3 times
+ * as long as with Debian's libslirp-helper: BENCHMARKS.md). */
 struct _SlirpPollSource
 {
   GSource      source;
