@@ -182,3 +182,34 @@ def test_idle_helper_sleeps(tmp_path, incoming):
         assert h.stop() == 0
     finally:
         bus.stop()
+
+
+def test_tcp_to_the_host(tmp_path):
+    # Without --restrict the guest reaches the host's loopback at
+    # 10.0.2.2: libslirp's own socket, which its poll source watches in
+    # the main loop (the connect completing, then data to read).
+    bus = sn.Bus(str(tmp_path))
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(sn.TIMEOUT)
+    port = listener.getsockname()[1]
+    mac, guest_ip, guest_port = "52:54:00:00:00:0b", "10.0.2.15", 40000
+    try:
+        h = sn.Helper(sn.our_helper(), bus, "slirp-tcp", args=[], tmpdir=str(tmp_path))
+        assert h.dhcp(mac) == guest_ip
+        h.guest.send(sn.tcp_frame(mac, guest_ip, "10.0.2.2", guest_port, port, 1000, 0, sn.TCP_SYN))
+        conn, _ = listener.accept()
+        with conn:
+            synack = sn.recv_tcp(h.guest, guest_port)
+            assert synack["flags"] & (sn.TCP_SYN | sn.TCP_ACK) == sn.TCP_SYN | sn.TCP_ACK, synack
+            assert (synack["src"], synack["sport"], synack["ack"]) == ("10.0.2.2", port, 1001)
+            h.guest.send(sn.tcp_frame(mac, guest_ip, "10.0.2.2", guest_port, port, 1001,
+                                      synack["seq"] + 1, sn.TCP_ACK))
+            conn.sendall(b"from the host")
+            data = sn.recv_tcp(h.guest, guest_port)
+            while not data["payload"]:      # a bare ACK may come first
+                data = sn.recv_tcp(h.guest, guest_port)
+            assert data["payload"] == b"from the host"
+        assert h.stop() == 0
+    finally:
+        listener.close()
+        bus.stop()
