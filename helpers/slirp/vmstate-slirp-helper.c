@@ -171,7 +171,9 @@ static const SlirpCb slirp_callbacks = {
  * wakes the main context up, so doing them before every poll made the
  * next poll return at once, and the helper spun a core for as long as it
  * ran (on a busy 2-core machine a `virsh restore` took up to 3 times
- * as long as with Debian's libslirp-helper: BENCHMARKS.md). */
+ * as long as with Debian's libslirp-helper: BENCHMARKS.md). The timeout
+ * is a deadline kept until dispatch: moved on at each prepare, it never
+ * came, and libslirp's TCP timers (retransmission among them) never ran. */
 struct _SlirpPollSource
 {
   GSource      source;
@@ -237,6 +239,7 @@ poll_prepare (GSource *source, int *timeout)
 {
   SlirpPollSource *ps = (SlirpPollSource *) source;
   guint32 slirp_timeout = G_MAXUINT32;
+  gint64 now;
 
   g_array_set_size (ps->wanted, 0);
   slirp_pollfds_fill (ps->helper->slirp, &slirp_timeout, add_poll, ps);
@@ -259,15 +262,29 @@ poll_prepare (GSource *source, int *timeout)
         g_source_add_poll (source, &g_array_index (ps->fds, GPollFD, i));
     }
 
-  if (slirp_timeout == G_MAXUINT32)
+  /* The earliest time asked for stands until dispatch: a guest's frames
+   * (each a new prepare) must not push libslirp's timers back for ever. */
+  now = g_get_monotonic_time ();
+  if (slirp_timeout != G_MAXUINT32)
     {
-      ps->expiry = -1;
+      gint64 due = now + slirp_timeout * G_GINT64_CONSTANT (1000);
+
+      if (ps->expiry < 0 || due < ps->expiry)
+        ps->expiry = due;
+    }
+  if (ps->expiry < 0)
+    {
       *timeout = -1;
       return FALSE;
     }
-  ps->expiry = g_source_get_time (source) + slirp_timeout * G_GINT64_CONSTANT (1000);
-  *timeout = MIN (slirp_timeout, G_MAXINT);
-  return slirp_timeout == 0;
+  if (ps->expiry <= now)
+    {
+      *timeout = 0;
+      return TRUE;
+    }
+  /* rounded up: rounding down would poll again before it is due */
+  *timeout = MIN ((ps->expiry - now + 999) / 1000, G_MAXINT);
+  return FALSE;
 }
 
 static gboolean
@@ -275,7 +292,7 @@ poll_check (GSource *source)
 {
   SlirpPollSource *ps = (SlirpPollSource *) source;
 
-  if (ps->expiry >= 0 && g_source_get_time (source) >= ps->expiry)
+  if (ps->expiry >= 0 && g_get_monotonic_time () >= ps->expiry)
     return TRUE;
   for (guint i = 0; i < ps->fds->len; i++)
     if (g_array_index (ps->fds, GPollFD, i).revents)
@@ -288,6 +305,7 @@ poll_dispatch (GSource *source, GSourceFunc unused, gpointer unused_data)
 {
   SlirpPollSource *ps = (SlirpPollSource *) source;
 
+  ps->expiry = -1;
   slirp_pollfds_poll (ps->helper->slirp, FALSE, get_revents, ps);
   return G_SOURCE_CONTINUE;
 }
