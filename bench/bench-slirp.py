@@ -4,14 +4,19 @@
 #
 #   exec to on the bus: from exec to READY=1 on NOTIFY_SOCKET (both send it
 #     once they are queued for org.qemu.VMState1), with --fd and --restrict;
-#   a virsh save / virsh restore cycle under real libvirt 9.0, the helper
+#   a virsh restore / virsh save cycle under real libvirt 9.0, the helper
 #     as slirp_helper (tests/libvirt/libvirt_rig.py: a TCG guest of 64 MiB
-#     that got a DHCP lease from the helper, a libvirtd of its own).
+#     that got a DHCP lease from the helper, a libvirtd of its own). The
+#     two helpers take turns, cycle by cycle, in the same libvirtd, so a
+#     busy spell of the machine (2 cores, shared) hits both alike.
 #
 # Usage, as root, from the source tree after ./run test (or a build):
 #   VMSTATE_BUILD_ROOT=$PWD/build VMSTATE_SOURCE_ROOT=$PWD \
 #   VMSTATE_SLIRP_HELPER=$PWD/build/helpers/slirp/vmstate-slirp-helper \
 #   /usr/bin/python3 bench/bench-slirp.py [CYCLES] [RUNS]
+#
+# CYCLES per helper (default 10); RUNS of exec to on the bus per helper
+# (default 50; 0 skips them).
 #
 # SPDX-License-Identifier: LGPL-2.1-or-later
 
@@ -82,8 +87,14 @@ def timed(host, *args):
     return time.perf_counter() - t0
 
 
-def save_restore(helper):
-    base = lr.Base(helper)
+def save_restore():
+    """CYCLES restores and saves per helper, the two helpers taking turns
+    in one libvirtd: a cycle switches slirp_helper to the next helper,
+    restores (that helper starts and loads the state the other one
+    saved: the states are the same format) and saves (it saves and is
+    stopped). So both see the same machine, whatever else runs on it."""
+    names = ("ours", "debian")
+    base = lr.Base(names[0])
     host = None
     try:
         with open(base.path("domain.xml"), "w") as f:
@@ -92,17 +103,22 @@ def save_restore(helper):
         host.virsh("create", base.path("domain.xml"))
         host.wait_lease()
         image = base.path("domain.save")
-        saves, restores = [], []
-        for i in range(cycles + 1):
-            s = timed(host, "save", lr.DOMAIN, image)
+        host.virsh("save", lr.DOMAIN, image)
+        times = {name: ([], []) for name in names}
+        sizes = {}
+        for i in range(2 * (cycles + 1)):
+            name = names[i % 2]
+            base.use(name)
             r = timed(host, "restore", image)
             os.unlink(image)
-            if i:   # the first cycle warms up
-                saves.append(s)
-                restores.append(r)
-        state = host.helper_state()[1]
-        host.virsh("destroy", lr.DOMAIN)
-        return stats(saves), stats(restores), len(state)
+            if i < 2:   # the first cycle of each warms up, and tells the state's size
+                sizes[name] = len(host.helper_state()[1])
+            s = timed(host, "save", lr.DOMAIN, image)
+            if i >= 2:
+                times[name][0].append(s)
+                times[name][1].append(r)
+        return [(name, stats(times[name][0]), stats(times[name][1]), sizes[name])
+                for name in names]
     finally:
         if host:
             host.stop()
@@ -116,10 +132,11 @@ def ms(t):
 def main():
     print("| command | median | min | p90 |")
     print("|---|---|---|---|")
-    for name, (med, lo, p90) in exec_to_bus():
+    for name, (med, lo, p90) in (exec_to_bus() if runs else []):
         print(f"| {name} | {ms(med)} | {ms(lo)} | {ms(p90)} |")
-    for helper, name in (("ours", "vmstate-slirp-helper"), ("debian", "libslirp-helper 4.3")):
-        save, restore, size = save_restore(helper)
+    label = {"ours": "vmstate-slirp-helper", "debian": "libslirp-helper 4.3"}
+    for helper, save, restore, size in save_restore():
+        name = label[helper]
         print(f"| `virsh save`, {name} ({size}-byte state) | {ms(save[0])} | {ms(save[1])} | {ms(save[2])} |")
         print(f"| `virsh restore`, {name} | {ms(restore[0])} | {ms(restore[1])} | {ms(restore[2])} |")
 

@@ -163,12 +163,24 @@ static const SlirpCb slirp_callbacks = {
 
 /* Before each poll, slirp_pollfds_fill() says which of its sockets (the
  * guest's connections to the outside) to watch and for how long; after,
- * slirp_pollfds_poll() handles them, and runs its TCP timers. */
+ * slirp_pollfds_poll() handles them, and runs its TCP timers.
+ *
+ * prepare() touches the source's polls only when that set changed, and
+ * passes the timeout back instead of setting a ready time: each
+ * g_source_add_poll(), g_source_remove_poll() or g_source_set_ready_time()
+ * wakes the main context up, so doing them before every poll made the
+ * next poll return at once, and the helper spun a core for as long as it
+ * ran (on a busy 2-core machine a `virsh restore` took up to 3 times
+ * as long as with Debian's libslirp-helper: BENCHMARKS.md). The timeout
+ * is a deadline kept until dispatch: moved on at each prepare, it never
+ * came, and libslirp's TCP timers (retransmission among them) never ran. */
 struct _SlirpPollSource
 {
   GSource      source;
   SlirpHelper *helper;
   GArray      *fds;       /* GPollFD, each added to the source */
+  GArray      *wanted;    /* GPollFD, what slirp_pollfds_fill() asks now */
+  gint64       expiry;    /* when libslirp's timeout is up (monotonic), or -1 */
 };
 
 static int
@@ -183,8 +195,8 @@ add_poll (int fd, int events, void *opaque)
     pfd.events |= G_IO_OUT;
   if (events & SLIRP_POLL_PRI)
     pfd.events |= G_IO_PRI;
-  g_array_append_val (ps->fds, pfd);
-  return ps->fds->len - 1;
+  g_array_append_val (ps->wanted, pfd);
+  return ps->wanted->len - 1;
 }
 
 static int
@@ -208,23 +220,70 @@ get_revents (int idx, void *opaque)
 }
 
 static gboolean
+same_polls (GArray *a, GArray *b)
+{
+  if (a->len != b->len)
+    return FALSE;
+  for (guint i = 0; i < a->len; i++)
+    {
+      GPollFD *x = &g_array_index (a, GPollFD, i), *y = &g_array_index (b, GPollFD, i);
+
+      if (x->fd != y->fd || x->events != y->events)
+        return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
 poll_prepare (GSource *source, int *timeout)
 {
   SlirpPollSource *ps = (SlirpPollSource *) source;
   guint32 slirp_timeout = G_MAXUINT32;
+  gint64 now;
 
-  for (guint i = 0; i < ps->fds->len; i++)
-    g_source_remove_poll (source, &g_array_index (ps->fds, GPollFD, i));
-  g_array_set_size (ps->fds, 0);
-
+  g_array_set_size (ps->wanted, 0);
   slirp_pollfds_fill (ps->helper->slirp, &slirp_timeout, add_poll, ps);
 
-  /* the array is complete: its elements no longer move */
-  for (guint i = 0; i < ps->fds->len; i++)
-    g_source_add_poll (source, &g_array_index (ps->fds, GPollFD, i));
-  g_source_set_ready_time (source, slirp_timeout == G_MAXUINT32 ? -1 :
-                           g_get_monotonic_time () + slirp_timeout * G_GINT64_CONSTANT (1000));
-  *timeout = -1;
+  if (same_polls (ps->fds, ps->wanted))
+    {
+      for (guint i = 0; i < ps->fds->len; i++)
+        g_array_index (ps->fds, GPollFD, i).revents = 0;
+    }
+  else
+    {
+      GArray *old = ps->fds;
+
+      for (guint i = 0; i < old->len; i++)
+        g_source_remove_poll (source, &g_array_index (old, GPollFD, i));
+      ps->fds = ps->wanted;
+      ps->wanted = old;
+      /* the array is complete: its elements no longer move */
+      for (guint i = 0; i < ps->fds->len; i++)
+        g_source_add_poll (source, &g_array_index (ps->fds, GPollFD, i));
+    }
+
+  /* The earliest time asked for stands until dispatch: a guest's frames
+   * (each a new prepare) must not push libslirp's timers back for ever. */
+  now = g_get_monotonic_time ();
+  if (slirp_timeout != G_MAXUINT32)
+    {
+      gint64 due = now + slirp_timeout * G_GINT64_CONSTANT (1000);
+
+      if (ps->expiry < 0 || due < ps->expiry)
+        ps->expiry = due;
+    }
+  if (ps->expiry < 0)
+    {
+      *timeout = -1;
+      return FALSE;
+    }
+  if (ps->expiry <= now)
+    {
+      *timeout = 0;
+      return TRUE;
+    }
+  /* rounded up: rounding down would poll again before it is due */
+  *timeout = MIN ((ps->expiry - now + 999) / 1000, G_MAXINT);
   return FALSE;
 }
 
@@ -233,6 +292,8 @@ poll_check (GSource *source)
 {
   SlirpPollSource *ps = (SlirpPollSource *) source;
 
+  if (ps->expiry >= 0 && g_get_monotonic_time () >= ps->expiry)
+    return TRUE;
   for (guint i = 0; i < ps->fds->len; i++)
     if (g_array_index (ps->fds, GPollFD, i).revents)
       return TRUE;
@@ -244,6 +305,7 @@ poll_dispatch (GSource *source, GSourceFunc unused, gpointer unused_data)
 {
   SlirpPollSource *ps = (SlirpPollSource *) source;
 
+  ps->expiry = -1;
   slirp_pollfds_poll (ps->helper->slirp, FALSE, get_revents, ps);
   return G_SOURCE_CONTINUE;
 }
@@ -251,7 +313,10 @@ poll_dispatch (GSource *source, GSourceFunc unused, gpointer unused_data)
 static void
 poll_finalize (GSource *source)
 {
-  g_array_unref (((SlirpPollSource *) source)->fds);
+  SlirpPollSource *ps = (SlirpPollSource *) source;
+
+  g_array_unref (ps->fds);
+  g_array_unref (ps->wanted);
 }
 
 static GSourceFuncs poll_funcs = {
@@ -401,6 +466,8 @@ on_handle_options (VmstateService *service, GVariantDict *options, gpointer user
   self->poll_source = (SlirpPollSource *) g_source_new (&poll_funcs, sizeof (SlirpPollSource));
   self->poll_source->helper = self;
   self->poll_source->fds = g_array_new (FALSE, FALSE, sizeof (GPollFD));
+  self->poll_source->wanted = g_array_new (FALSE, FALSE, sizeof (GPollFD));
+  self->poll_source->expiry = -1;
   g_source_set_name ((GSource *) self->poll_source, "slirp sockets");
   g_source_attach ((GSource *) self->poll_source, NULL);
 

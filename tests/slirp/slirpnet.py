@@ -149,3 +149,46 @@ def parse_dhcp(frame):
             "yiaddr": socket.inet_ntoa(bootp[16:20]),
             "chaddr": ":".join(f"{b:02x}" for b in bootp[28:34]),
             "direction": "server" if sport == 67 else "client"}
+
+
+# --- TCP ------------------------------------------------------------------------
+
+TCP_FIN, TCP_SYN, TCP_RST, TCP_PSH, TCP_ACK = 0x01, 0x02, 0x04, 0x08, 0x10
+
+
+def tcp_frame(mac, src, dst, sport, dport, seq, ack, flags, payload=b""):
+    """An Ethernet frame from MAC holding a TCP segment SRC:SPORT ->
+    DST:DPORT (IPv4 addresses as strings)."""
+    saddr, daddr = socket.inet_aton(src), socket.inet_aton(dst)
+    tcp = struct.pack("!HHIIBBHHH", sport, dport, seq, ack, 5 << 4, flags, 65535, 0, 0) + payload
+    pseudo = saddr + daddr + struct.pack("!BBH", 0, 6, len(tcp))
+    padded = pseudo + tcp + bytes(len(tcp) % 2)
+    tcp = tcp[:16] + struct.pack("!H", _checksum(padded)) + tcp[18:]
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp), 0, 0, 64, 6, 0, saddr, daddr)
+    ip = ip[:10] + struct.pack("!H", _checksum(ip)) + ip[12:]
+    # the helper answers for every address but the guest's: any MAC will do
+    return b"\x52\x55\x0a\x00\x02\x02" + mac_bytes(mac) + b"\x08\x00" + ip + tcp
+
+
+def parse_tcp(frame):
+    """A TCP segment in an Ethernet frame, as a dict (src, dst, sport,
+    dport, seq, ack, flags, payload), or None."""
+    if len(frame) < 14 + 20 + 20 or frame[12:14] != b"\x08\x00" or frame[14 + 9] != 6:
+        return None
+    ihl = (frame[14] & 0x0F) * 4
+    total = struct.unpack("!H", frame[16:18])[0]
+    tcp = frame[14 + ihl:14 + total]
+    sport, dport, seq, ack, offset, flags = struct.unpack("!HHIIBB", tcp[:14])
+    return {"src": socket.inet_ntoa(frame[26:30]), "dst": socket.inet_ntoa(frame[30:34]),
+            "sport": sport, "dport": dport, "seq": seq, "ack": ack, "flags": flags,
+            "payload": tcp[(offset >> 4) * 4:]}
+
+
+def recv_tcp(guest, dport):
+    """The next TCP segment to the guest's port DPORT on GUEST (other
+    frames are skipped)."""
+    guest.settimeout(TIMEOUT)
+    while True:
+        segment = parse_tcp(guest.recv(65536))
+        if segment and segment["dport"] == dport:
+            return segment

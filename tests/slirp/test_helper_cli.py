@@ -3,12 +3,14 @@
 #
 # SPDX-License-Identifier: LGPL-2.1-or-later
 
+import contextlib
 import json
 import os
 import select
 import signal
 import socket
 import subprocess
+import time
 
 import pytest
 
@@ -146,3 +148,113 @@ def pidfd_kill(pidfd):
         pass
     select.select([pidfd], [], [], sn.TIMEOUT)
     os.close(pidfd)
+
+
+def syscalls(pid):
+    """How many read and write system calls PID has made."""
+    with open(f"/proc/{pid}/io") as f:
+        fields = dict(line.split(": ") for line in f.read().splitlines())
+    return int(fields["syscr"]) + int(fields["syscw"])
+
+
+@pytest.mark.parametrize("incoming", [False, True])
+def test_idle_helper_sleeps(tmp_path, incoming):
+    # A helper with nothing to do must block in poll(). Its libslirp poll
+    # source used to wake the main context up before every poll (a read
+    # and a write on GLib's wakeup eventfd each time), so it spun a core
+    # and made libvirt and QEMU slower. The window below is what is
+    # measured, not a wait for anything: a spinning helper makes
+    # thousands of such calls in it even on a busy machine, an idle one
+    # none (libslirp's own timeout is at least 1 s when nothing happens,
+    # and running it reads nothing).
+    bus = sn.Bus(str(tmp_path))
+    try:
+        h = sn.Helper(sn.our_helper(), bus, "slirp-idle", incoming=incoming, tmpdir=str(tmp_path))
+        if not incoming:   # a lease: libslirp has state and timers
+            assert h.dhcp("52:54:00:00:00:0a") == "10.0.2.15"
+        pidfd = os.pidfd_open(h.proc.pid)
+        try:
+            before = syscalls(h.proc.pid)
+            exited, _, _ = select.select([pidfd], [], [], 0.5)
+            assert not exited, "the helper exited while idle"
+            calls = syscalls(h.proc.pid) - before
+        finally:
+            os.close(pidfd)
+        assert calls < 10, f"the idle helper made {calls} read/write calls in 0.5 s: it spins"
+        assert h.stop() == 0
+    finally:
+        bus.stop()
+
+
+
+GUEST_MAC, GUEST_IP, GUEST_PORT = "52:54:00:00:00:0b", "10.0.2.15", 40000
+
+
+@contextlib.contextmanager
+def tcp_to_the_host(tmp_path):
+    """A helper without --restrict, and its guest connected over TCP to
+    the host's loopback at 10.0.2.2: libslirp's own socket, which its
+    poll source watches in the main loop (the connect completing, then
+    data to read). Yields the helper, the host's end and a function
+    that sends a segment from the guest."""
+    bus = sn.Bus(str(tmp_path))
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(sn.TIMEOUT)
+    port = listener.getsockname()[1]
+    h = None
+    try:
+        h = sn.Helper(sn.our_helper(), bus, "slirp-tcp", args=[], tmpdir=str(tmp_path))
+        assert h.dhcp(GUEST_MAC) == GUEST_IP
+
+        def send(seq, ack, flags, payload=b""):
+            h.guest.send(sn.tcp_frame(GUEST_MAC, GUEST_IP, "10.0.2.2", GUEST_PORT, port,
+                                      seq, ack, flags, payload))
+
+        send(1000, 0, sn.TCP_SYN)
+        conn, _ = listener.accept()
+        with conn:
+            synack = sn.recv_tcp(h.guest, GUEST_PORT)
+            assert synack["flags"] & (sn.TCP_SYN | sn.TCP_ACK) == sn.TCP_SYN | sn.TCP_ACK, synack
+            assert (synack["src"], synack["sport"], synack["ack"]) == ("10.0.2.2", port, 1001)
+            send(1001, synack["seq"] + 1, sn.TCP_ACK)
+            conn.settimeout(sn.TIMEOUT)
+            yield h, conn, send
+        assert h.stop() == 0
+        h = None
+    finally:
+        if h:
+            h.stop()
+        listener.close()
+        bus.stop()
+
+
+def test_tcp_to_the_host(tmp_path):
+    with tcp_to_the_host(tmp_path) as (h, conn, send):
+        conn.sendall(b"from the host")
+        data = sn.recv_tcp(h.guest, GUEST_PORT)
+        while not data["payload"]:      # a bare ACK may come first
+            data = sn.recv_tcp(h.guest, GUEST_PORT)
+        assert data["payload"] == b"from the host"
+
+
+def test_tcp_retransmits_while_the_guest_is_busy(tmp_path):
+    # libslirp retransmits from its timers, which only the poll source's
+    # timeout runs. Each frame from the guest is a new prepare(): the
+    # source used to push the timeout back each time, so a guest that
+    # kept sending never saw a retransmission. Here it sends DHCP
+    # requests back to back until the retransmission comes (1.5 s).
+    with tcp_to_the_host(tmp_path) as (h, conn, send):
+        conn.sendall(b"lost")
+        first = sn.recv_tcp(h.guest, GUEST_PORT)
+        assert first["payload"] == b"lost"      # and not acknowledged
+        deadline = time.monotonic() + sn.TIMEOUT
+        while True:
+            assert time.monotonic() < deadline, "no retransmission while the guest kept sending"
+            h.guest.send(sn.dhcp_discover(GUEST_MAC, 7))
+            frame = h.guest.recv(65536)         # the guest's timeout: sn.TIMEOUT
+            while (sn.parse_dhcp(frame) or {}).get("type") != sn.DHCPOFFER:
+                segment = sn.parse_tcp(frame)
+                if segment and segment["payload"] == b"lost":
+                    assert segment["seq"] == first["seq"]
+                    return
+                frame = h.guest.recv(65536)
