@@ -145,6 +145,7 @@ test_load_never_answered (void)
 static void
 test_daemon_killed (SaveInFlight *f, gconstpointer data)
 {
+  g_autofree char *ok_name = NULL, *hung_name = NULL;
   g_autoptr(GBytes) blob = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(GError) again = NULL;
@@ -153,11 +154,16 @@ test_daemon_killed (SaveInFlight *f, gconstpointer data)
   blob = vmstate_collector_save_finish (f->collector, test_wait_result (&f->result), &error);
   g_assert_null (blob);
   /* It names the helper whose call was cut: fw, or net0 if its answer
-   * had not arrived yet either. */
-  assert_clear_error (error, VMSTATE_ERROR_FAILED, "connection to the bus closed",
-                      "during Save of helper '", NULL);
+   * had not arrived yet either; by its unique name alone if the daemon
+   * died before it passed on that helper's Id as well. */
+  g_assert_nonnull (strstr (error->message, "during Save of helper "));
+  ok_name = g_strconcat ("helper ", f->ok->unique_name, ":", NULL);
+  hung_name = g_strconcat ("helper ", f->hung->unique_name, ":", NULL);
   g_assert_true (strstr (error->message, "'fw' (") != NULL ||
-                 strstr (error->message, "'net0' (") != NULL);
+                 strstr (error->message, "'net0' (") != NULL ||
+                 strstr (error->message, ok_name) != NULL ||
+                 strstr (error->message, hung_name) != NULL);
+  assert_clear_error (error, VMSTATE_ERROR_FAILED, "connection to the bus closed", NULL);
 
   /* Later operations fail cleanly too. */
   blob = vmstate_collector_save_sync (f->collector, NULL, &again);
