@@ -430,7 +430,8 @@ _vmstate_run_check_options (VmstateService       *self,
     return usage_error (builtin, "no Id: the helper sets none, and --dbus-id is not given");
   if (!_vmstate_check_id (id, strlen (id), &error))
     {
-      g_autofree char *message = g_strdup_printf ("invalid Id \"%s\": %s", id, error->message);
+      g_autofree char *shown = _vmstate_abbreviate_id (id);
+      g_autofree char *message = g_strdup_printf ("invalid Id \"%s\": %s", shown, error->message);
 
       return usage_error (builtin, message);
     }

@@ -74,6 +74,15 @@ def test_usage_errors_exit_2(helper, args, message):
 
 
 @pytest.mark.parametrize("helper", HELPERS)
+def test_a_long_invalid_id_is_cut(helper):
+    result = run(helper_argv(helper) + ["--dbus-address=" + NO_BUS, "--dbus-id=" + "x" * 300])
+    assert result.returncode == 2, result.stderr
+    # cut after 64 characters with "…" (which g_printerr() shows as "?" in the C locale)
+    assert 'invalid Id "' + "x" * 64 in result.stderr and "x" * 65 not in result.stderr
+    assert "the Id is 300 bytes long (at most 255 are allowed)" in result.stderr
+
+
+@pytest.mark.parametrize("helper", HELPERS)
 def test_bus_unreachable_exits_1(helper):
     result = run(helper_argv(helper) + ["--dbus-address=" + NO_BUS])
     assert result.returncode == 1
