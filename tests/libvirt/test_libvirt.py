@@ -9,6 +9,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 
 import os
+import select
 import time
 
 import pytest
@@ -52,7 +53,10 @@ def running_with_lease(host, base):
 
 
 def helpers_on_bus(host, program):
-    found = []
+    """{pid: argv} of the processes of PROGRAM on the domain's bus (a
+    process that has exited has no command line, even before it is
+    reaped)."""
+    found = {}
     for pid in [p for p in os.listdir("/proc") if p.isdigit()]:
         try:
             with open(f"/proc/{pid}/cmdline", "rb") as f:
@@ -61,8 +65,23 @@ def helpers_on_bus(host, program):
             continue
         if argv[0].endswith(program) and \
                 f"--dbus-address={host.bus_address(inside=True)}".encode() in argv:
-            found.append(argv)
+            found[int(pid)] = argv
     return found
+
+
+def wait_for_any_exit(pids, timeout):
+    """Returns once one of PIDS has exited (its pidfd is readable)."""
+    fds = []
+    try:
+        for pid in pids:
+            try:
+                fds.append(os.pidfd_open(pid))
+            except ProcessLookupError:
+                return
+        assert select.select(fds, [], [], timeout)[0], f"none of {pids} exited in {timeout} s"
+    finally:
+        for fd in fds:
+            os.close(fd)
 
 
 def assert_helper_is_ours(host, program=b"/vmstate-slirp-helper"):
@@ -73,11 +92,12 @@ def assert_helper_is_ours(host, program=b"/vmstate-slirp-helper"):
     gone."""
     deadline = time.monotonic() + 20
     found = helpers_on_bus(host, program)
-    while len(found) > 1 and time.monotonic() < deadline:
-        time.sleep(0.1)
+    while len(found) > 1:
+        wait_for_any_exit(list(found), max(0, deadline - time.monotonic()))
         found = helpers_on_bus(host, program)
     assert len(found) == 1, found
-    assert b"--restrict" in found[0] and f"--dbus-id={lr.ID}".encode() in found[0]
+    argv = next(iter(found.values()))
+    assert b"--restrict" in argv and f"--dbus-id={lr.ID}".encode() in argv
 
 
 def test_save_and_restore(base, hosts):
