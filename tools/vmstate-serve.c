@@ -9,7 +9,6 @@
 
 #include <glib-unix.h>
 
-#include "vmstate-json.h"
 #include "vmstate-tool.h"
 
 /* ToolFileService: Save reads the file, Load replaces it atomically. */
@@ -25,17 +24,6 @@ struct _ToolFileService
 
 G_DEFINE_FINAL_TYPE (ToolFileService, tool_file_service, VMSTATE_TYPE_SERVICE)
 
-/* The message may hold a path or a peer's words: escaped for the
- * terminal, as everything the tool prints. */
-static void
-print_error (const char   *what,
-             const GError *error)
-{
-  g_autofree char *text = tool_escape_text (error->message);
-
-  g_printerr ("vmstate serve: %s: %s\n", what, text);
-}
-
 static GBytes *
 tool_file_service_save (VmstateService  *service,
                         GError         **error)
@@ -49,7 +37,7 @@ tool_file_service_save (VmstateService  *service,
     {
       g_set_error (error, VMSTATE_ERROR, VMSTATE_ERROR_FAILED,
                    "cannot read the state file: %s", local_error->message);
-      print_error ("Save failed", local_error);
+      tool_failure ("serve", "Save failed: %s", local_error->message);
       return NULL;
     }
   g_print ("SAVED %" G_GSIZE_FORMAT "\n", length);
@@ -73,7 +61,7 @@ tool_file_service_load (VmstateService  *service,
     {
       g_set_error (error, VMSTATE_ERROR, VMSTATE_ERROR_FAILED,
                    "cannot write the state file: %s", local_error->message);
-      print_error ("Load failed", local_error);
+      tool_failure ("serve", "Load failed: %s", local_error->message);
       return FALSE;
     }
   sha256 = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, state);
@@ -144,10 +132,8 @@ on_closed (GDBusConnection *connection,
 {
   ServeState *state = user_data;
 
-  if (error != NULL)
-    print_error ("the bus connection closed", error);
-  else
-    g_printerr ("vmstate serve: the bus connection closed\n");
+  tool_failure ("serve", "the bus connection closed%s%s",
+                error != NULL ? ": " : "", error != NULL ? error->message : "");
   state->status = TOOL_EXIT_FAILURE;
   g_main_loop_quit (state->loop);
 }
