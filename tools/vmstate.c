@@ -638,22 +638,24 @@ find_command (const char *name)
   return NULL;
 }
 
-/* GOption prints "Usage: vmstate save ..." with this. */
-static char *
+/* GOption prints "Usage: vmstate save ..." with this (g_set_prgname()
+ * keeps a copy). */
+static void
 set_command_prgname (const ToolCommand *command)
 {
-  char *prgname = g_strdup_printf ("vmstate %s", command->name);
+  g_autofree char *prgname = g_strdup_printf ("vmstate %s", command->name);
 
   g_set_prgname (prgname);
-  return prgname;
 }
 
 static void
 print_command_help (const ToolCommand *command)
 {
   g_autoptr(GOptionContext) context = command_context (command);
-  g_autofree char *prgname = set_command_prgname (command);
-  g_autofree char *help = g_option_context_get_help (context, TRUE, NULL);
+  g_autofree char *help = NULL;
+
+  set_command_prgname (command);
+  help = g_option_context_get_help (context, TRUE, NULL);
 
   g_print ("%s", help);
   g_set_prgname ("vmstate");
@@ -693,10 +695,12 @@ run_command (const ToolCommand *command,
              char             **argv)
 {
   g_autoptr(GOptionContext) context = command_context (command);
-  g_autofree char *prgname = set_command_prgname (command);
+  g_autofree char *prgname = NULL;
   g_autoptr(GError) error = NULL;
   int n_arguments = command->parameter_string != NULL ? 1 : 0;
 
+  set_command_prgname (command);
+  prgname = g_strdup (g_get_prgname ());
   argv[1] = prgname;
   argc--;
   argv++;
